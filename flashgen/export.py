@@ -1,0 +1,216 @@
+"""Export: decks of cards as one Anki package, with identities that survive rebuilds.
+
+Note types have fixed ids, deck ids come from deck names and note GUIDs from the post
+and the card's identity, so re-importing a rebuilt package updates notes instead of
+adding duplicates. The package is written to a temporary file and renamed into place,
+and with a fixed timestamp the same input gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import itertools
+import os
+import re
+import sqlite3
+import tempfile
+import time
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import genanki
+
+from flashgen.check import card_identity
+from flashgen.errors import ExportError
+from flashgen.models import CLOZE_RE, Card, Post
+
+# Fixed for good: Anki matches note types by id, and changing fields under one id makes
+# every earlier import conflict.
+BASIC_MODEL_ID = 1_718_203_901
+CLOZE_MODEL_ID = 1_718_203_902
+
+CSS = """\
+.card { font-family: -apple-system, "Segoe UI", Roboto, Arial, sans-serif; font-size: 20px;
+  line-height: 1.45; text-align: left; color: #1d1d1f; background: #fdfdfd;
+  max-width: 40em; margin: 0 auto; padding: 0 .5em; }
+.cloze { font-weight: bold; color: #0a58ca; }
+.extra { margin-top: 1em; }
+.source { margin-top: 1.2em; font-size: 14px; color: #6c757d; }
+.source a { color: inherit; }
+.quote { margin: .8em 0 0; padding: .3em .8em; border-left: 3px solid #ced4da;
+  font-size: 15px; color: #495057; }
+.nightMode .card, .night_mode .card, .card.nightMode { color: #e6e6e6; background: #1e1e1e; }
+.nightMode .cloze, .night_mode .cloze { color: #6ea8fe; }
+.nightMode .source, .night_mode .source { color: #adb5bd; }
+.nightMode .quote, .night_mode .quote { color: #ced4da; border-left-color: #495057; }
+"""
+
+_SOURCE_AND_QUOTE = (
+    '{{#Source}}<div class="source">{{Source}}</div>{{/Source}}'
+    '{{#Quote}}<blockquote class="quote">{{Quote}}</blockquote>{{/Quote}}'
+)
+
+BASIC_MODEL = genanki.Model(
+    BASIC_MODEL_ID,
+    "Flashgen Basic",
+    fields=[{"name": "Question"}, {"name": "Answer"}, {"name": "Source"}, {"name": "Quote"}],
+    templates=[
+        {
+            "name": "Card 1",
+            "qfmt": "{{Question}}",
+            "afmt": '{{FrontSide}}<hr id="answer">{{Answer}}' + _SOURCE_AND_QUOTE,
+        }
+    ],
+    css=CSS,
+)
+
+CLOZE_MODEL = genanki.Model(
+    CLOZE_MODEL_ID,
+    "Flashgen Cloze",
+    fields=[{"name": "Text"}, {"name": "Extra"}, {"name": "Source"}, {"name": "Quote"}],
+    templates=[
+        {
+            "name": "Cloze",
+            "qfmt": "{{cloze:Text}}",
+            "afmt": '{{cloze:Text}}{{#Extra}}<div class="extra">{{Extra}}</div>{{/Extra}}'
+            + _SOURCE_AND_QUOTE,
+        }
+    ],
+    css=CSS,
+    model_type=genanki.Model.CLOZE,
+)
+
+
+def deck_id(name: str) -> int:
+    """A deck id derived from the deck's name, in the range genanki recommends."""
+    digest = hashlib.sha256(name.encode()).digest()
+    return (1 << 30) + int.from_bytes(digest[:8], "big") % (1 << 30)
+
+
+def note_guid(card: Card) -> str:
+    return str(genanki.guid_for(card.post_id, card_identity(card)))
+
+
+def tag_of(label: str) -> str:
+    """An Anki tag from any label: Unicode kept, whitespace runs become `_`."""
+    return re.sub(r"\s+", "_", unicodedata.normalize("NFC", label).strip())
+
+
+def field_html(text: str) -> str:
+    """Text from a post or a model as an HTML field: escaped, line breaks kept."""
+    return html.escape(text).replace("\n", "<br>")
+
+
+def cloze_html(text: str) -> str:
+    """A cloze text as HTML: escaped, with `::` inside an answer kept from reading as a hint."""
+
+    def deletion(match: re.Match[str]) -> str:
+        answer = field_html(match.group(2)).replace("::", ":&#58;")
+        hint = f"::{field_html(match.group(3))}" if match.group(3) else ""
+        return f"{{{{c{match.group(1)}::{answer}{hint}}}}}"
+
+    out, pos = [], 0
+    for match in CLOZE_RE.finditer(text):
+        out.append(field_html(text[pos : match.start()]))
+        out.append(deletion(match))
+        pos = match.end()
+    out.append(field_html(text[pos:]))
+    return "".join(out)
+
+
+def source_html(post: Post | None) -> str:
+    """Where the card came from: channel, date and a link to the post when known."""
+    if post is None:
+        return ""
+    channel = html.escape(post.channel)
+    if post.url:
+        channel = f'<a href="{html.escape(post.url, quote=True)}">{channel}</a>'
+    return f"{channel} · {html.escape(post.date[:10])}" if post.date else channel
+
+
+def card_note(card: Card, post: Post | None) -> genanki.Note:
+    tags = [tag_of(tag) for tag in (*card.tags, card.topic, post.channel if post else "")]
+    if card.kind == "cloze":
+        model, first, second = CLOZE_MODEL, cloze_html(card.question), field_html(card.answer)
+    else:
+        model, first, second = BASIC_MODEL, field_html(card.question), field_html(card.answer)
+    return genanki.Note(
+        model=model,
+        fields=[first, second, source_html(post), field_html(card.source_quote)],
+        guid=note_guid(card),
+        tags=sorted({tag for tag in tags if tag}),
+    )
+
+
+def build_decks(
+    decks: Mapping[str, Iterable[Card]], posts: Mapping[str, Post], root: str
+) -> list[genanki.Deck]:
+    out = [genanki.Deck(deck_id(root), root)]
+    for name, cards in decks.items():
+        deck = genanki.Deck(deck_id(name), name)
+        for card in cards:
+            deck.add_note(card_note(card, posts.get(card.post_id)))
+        out.append(deck)
+    return out
+
+
+def default_timestamp() -> float:
+    """SOURCE_DATE_EPOCH when set (reproducible builds), else now."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch:
+        return time.time()
+    try:
+        return float(int(epoch))
+    except ValueError as exc:
+        raise ExportError(f"SOURCE_DATE_EPOCH must be whole seconds, got {epoch!r}") from exc
+
+
+def write_package(decks: list[genanki.Deck], path: Path, timestamp: float) -> None:
+    """Write an .apkg atomically: a crash leaves the previous file, never half of a new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="flashgen-") as tmp:
+        db_path = Path(tmp) / "collection.anki2"
+        conn = sqlite3.connect(db_path)
+        try:
+            genanki.Package(decks).write_to_db(
+                conn.cursor(), timestamp, itertools.count(int(timestamp * 1000))
+            )
+            conn.commit()
+        finally:
+            conn.close()
+        # Fixed zip metadata: the same notes and timestamp give the same bytes.
+        date_time = time.gmtime(max(timestamp, 315532800))[:6]
+        fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w") as archive:
+                for name, data in (("collection.anki2", db_path.read_bytes()), ("media", b"{}")):
+                    info = zipfile.ZipInfo(name, date_time=date_time)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    info.external_attr = 0o644 << 16
+                    archive.writestr(info, data)
+                raw.flush()
+                os.fsync(raw.fileno())
+            os.replace(partial, path)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
+
+
+def export_decks(
+    decks: Mapping[str, Iterable[Card]],
+    posts: Mapping[str, Post],
+    path: Path,
+    *,
+    root: str,
+    timestamp: float | None = None,
+) -> Path:
+    """Write the decks into one package at `path`."""
+    stamp = default_timestamp() if timestamp is None else timestamp
+    try:
+        write_package(build_decks(decks, posts, root), path, stamp)
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot write the package ({exc.strerror or exc})") from exc
+    return path

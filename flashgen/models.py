@@ -1,0 +1,127 @@
+"""The pydantic models every pipeline stage speaks: posts in, cards out."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# {{c1::answer}} or {{c1::answer::hint}}; the answer may not be empty or hold braces.
+CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)(?:::([^{}]*?))?\}\}", re.DOTALL)
+
+
+class Post(BaseModel):
+    """One post after cleaning: the unit cards are generated from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    channel: str = Field(min_length=1)
+    date: str | None = None
+    url: str | None = None
+    text: str = Field(min_length=1)
+    links: tuple[str, ...] = ()
+
+
+def cloze_deletions(text: str) -> list[tuple[int, str]]:
+    """The (number, answer) pairs of a cloze text, in order of appearance."""
+    return [(int(m.group(1)), m.group(2)) for m in CLOZE_RE.finditer(text)]
+
+
+def cloze_problem(text: str) -> str | None:
+    """Why a cloze text is malformed, or None when Anki will render it."""
+    deletions = list(CLOZE_RE.finditer(text))
+    if not deletions:
+        return "cloze text has no {{c1::…}} deletion"
+    for m in deletions:
+        if int(m.group(1)) < 1:
+            return f"cloze number must start at 1, got c{m.group(1)}"
+        if not m.group(2).strip():
+            return f"cloze deletion c{m.group(1)} is empty"
+        if "{{" in m.group(2):
+            return "cloze deletions cannot be nested"
+    rest = CLOZE_RE.sub("", text)
+    if "{{c" in rest or re.search(r"\{\{|\}\}", rest):
+        return "unbalanced {{ or }} outside the cloze deletions"
+    return None
+
+
+class Card(BaseModel):
+    """A flashcard; a Card that exists is well-formed (the quality gates judge the rest)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["basic", "cloze"]
+    question: str
+    answer: str = ""
+    source_quote: str
+    post_id: str = Field(min_length=1)
+    topic: str = Field(min_length=1)
+    tags: tuple[str, ...] = ()
+
+    @field_validator("question", "answer", "source_quote", "topic")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_not_blank(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not tag.strip() for tag in value):
+            raise ValueError("tags cannot be blank")
+        return value
+
+    @model_validator(mode="after")
+    def _kind_rules(self) -> Card:
+        if not self.question:
+            raise ValueError("question cannot be empty")
+        if not self.source_quote:
+            raise ValueError("source_quote cannot be empty")
+        if self.kind == "basic":
+            if not self.answer:
+                raise ValueError("a basic card needs an answer")
+            if CLOZE_RE.search(self.question):
+                raise ValueError("a basic card cannot hold cloze deletions")
+        else:
+            problem = cloze_problem(self.question)
+            if problem:
+                raise ValueError(problem)
+        return self
+
+    @property
+    def answers(self) -> list[str]:
+        """What the learner must recall: the deletions of a cloze, else the answer."""
+        if self.kind == "cloze":
+            return [answer for _, answer in cloze_deletions(self.question)]
+        return [self.answer]
+
+
+class BuildResult(BaseModel):
+    """What `build` did, for the summary line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    posts: int
+    cards: int
+    rejected: int = 0
+    decks: list[str]
+    path: str
+
+
+class RawPost(BaseModel):
+    """A post as a reader found it, before cleaning."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str
+    channel: str
+    lines: tuple[str, ...]
+    date: str | None = None
+    url: str | None = None
+    # An id the source itself guarantees (an export's chat and message id); else one is
+    # derived from the channel and the cleaned text.
+    native_id: str | None = None
+    # Pasted posts carry a preview copy and a full copy of the body that must be merged.
+    merge_copies: bool = False
+    links: tuple[str, ...] = ()
