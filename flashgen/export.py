@@ -105,12 +105,11 @@ def field_html(text: str) -> str:
 
 
 def cloze_html(text: str) -> str:
-    """A cloze text as HTML: escaped, with `::` inside an answer kept from reading as a hint."""
+    """A cloze text as HTML: the text, answers and hints escaped, the `{{cN::…}}` marks kept."""
 
     def deletion(match: re.Match[str]) -> str:
-        answer = field_html(match.group(2)).replace("::", ":&#58;")
         hint = f"::{field_html(match.group(3))}" if match.group(3) else ""
-        return f"{{{{c{match.group(1)}::{answer}{hint}}}}}"
+        return f"{{{{c{match.group(1)}::{field_html(match.group(2))}{hint}}}}}"
 
     out, pos = [], 0
     for match in CLOZE_RE.finditer(text):

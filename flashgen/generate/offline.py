@@ -23,7 +23,7 @@ _MONTHS = (
     "января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря|"
     "January|February|March|April|May|June|July|August|September|October|November|December"
 )
-_NUM = r"\d+(?:[.,]\d+)?"
+_NUM = r"\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?"
 # Units that belong to the number: deleting "25" from "25%" would leave the unit as a hint.
 _UNIT = (
     r"(?:\s?%|[kKкКmMмМbBтТ](?![\w])|\s?(?:тыс\.|тысяч[а-я]*|млн|млрд|миллион[а-я]*|"
@@ -44,7 +44,10 @@ _NUMBER_WORDS = (
 )
 NUMBER_WORD_RE = re.compile(rf"(?<![\w-])(?:{_NUMBER_WORDS})(?![\w-])", re.IGNORECASE)
 _LATIN_TOKEN = r"[A-Za-z][A-Za-z0-9]*(?:[-+.'][A-Za-z0-9]+)*"
-LATIN_TERM_RE = re.compile(rf"(?<![\w@#/.:-]){_LATIN_TOKEN}(?:\s{_LATIN_TOKEN}){{0,3}}(?![\w-])")
+# A version number belongs to the name before it (LLaMA 3.1), so it is never split off.
+LATIN_TERM_RE = re.compile(
+    rf"(?<![\w@#/.:-]){_LATIN_TOKEN}(?:\s{_LATIN_TOKEN}){{0,3}}(?:\s\d+(?:\.\d+)*(?![\w.,]))?(?![\w-])"
+)
 CYRILLIC_RE = re.compile(r"[А-Яа-яЁё]")
 DEFINITION_RU_RE = re.compile(r"^(?P<x>.{2,80}?)\s+[—–-]\s+это\s+(?P<y>.+?)[.!]?$")
 DEFINITION_EN_RE = re.compile(
@@ -112,9 +115,10 @@ def _number_spans(sentence: str) -> list[_Span]:
     spans = []
     for match in NUMBER_RE.finditer(masked):
         before = masked[: match.start()].rstrip()
-        # A bare number after a Latin name is a version or a year in a name (LLaMA 2).
-        bare = re.fullmatch(r"\d+(?:[.,]\d+)?", match.group(0))
-        if bare and re.search(rf"{_LATIN_TOKEN}$", before) and masked[match.start() - 1] == " ":
+        # A bare number after a capitalised Latin name is its version (LLaMA 2, ArchDays 2024).
+        bare = re.fullmatch(r"\d+(?:[.,]\d+)*", match.group(0))
+        name = re.search(rf"{_LATIN_TOKEN}$", before)
+        if bare and name and not name.group(0).islower() and masked[match.start() - 1] == " ":
             continue
         spans.append(_Span(match.start(), match.end()))
     for match in NUMBER_WORD_RE.finditer(masked):

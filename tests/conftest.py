@@ -1,0 +1,28 @@
+"""Shared fixtures: the user's real sample posts live in ../shared beside the repo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SEED = SHARED / "seeds" / "telegram-posts.txt"
+EXAMPLES = REPO / "examples"
+
+
+@pytest.fixture(scope="session")
+def seed_path() -> Path:
+    # CI clones the repo with shared/ beside it; a missing seed is a broken setup, not a skip.
+    assert SEED.is_file(), f"the seed posts are missing: {SEED}"
+    return SEED
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test runs in its own folder, so default outputs (decks/, .flashgen/) never land in
+    the repo, and no real OpenAI settings from the environment leak in."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "FLASHGEN_MODEL", "SOURCE_DATE_EPOCH"):
+        monkeypatch.delenv(name, raising=False)

@@ -1,0 +1,107 @@
+"""Cleaning pasted posts: each case is a preview copy and a full copy that disagree."""
+
+from __future__ import annotations
+
+import pytest
+
+from flashgen.clean import find_links, is_variant, merge_copies, post_id
+
+A = "Первое предложение о том, как устроен планировщик задач."
+B = "Второе предложение про хранилище метаданных и его реплики."
+C = "Третье предложение о том, сколько узлов нужно кластеру."
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        pytest.param([A, B, C, A, B, C], [A, B, C], id="identical-copies"),
+        pytest.param([A, B, C, A, B, C[:25]], [A, B, C], id="second-copy-truncated-at-the-end"),
+        pytest.param([A, B[:20] + "…", C, A, B, C], [A, B, C], id="preview-line-cut-with-ellipsis"),
+        pytest.param(
+            [
+                "Он не мог найти нормальногорокет саентиста главного инженера.",
+                "Он не мог найти нормального главного инженера.",
+            ],
+            ["Он не мог найти нормальногорокет саентиста главного инженера."],
+            id="strikethrough-glued-in-one-copy",
+        ),
+        pytest.param(
+            [A, "Пример:", B, A, "Пример:", "x = f(", "y,", ")", B],
+            [A, "Пример:", "x = f(", "y,", ")", B],
+            id="code-only-in-the-full-copy",
+        ),
+        pytest.param(
+            ["Заголовок поста", A, B, "Другое начало второй копии.", A, B],
+            ["Заголовок поста", "Другое начало второй копии.", A, B],
+            id="first-lines-differ",
+        ),
+        pytest.param(
+            [A, B, C, "А что думаете вы?", A, B, C[:30]],
+            [A, B, C, "А что думаете вы?"],
+            id="truncated-copy-keeps-the-first-copy-tail",
+        ),
+        pytest.param(
+            [A, "Please open Telegram to view this post", "VIEW IN TELEGRAM", B],
+            [A, B],
+            id="ui-noise-goes",
+        ),
+        pytest.param(
+            [A, "https://example.org/x", "https://example.org/x", B],
+            [A, "https://example.org/x", B],
+            id="repeated-url-once",
+        ),
+        pytest.param(
+            ["def f():", "return (", "1", ")", "def g():", "return (", "2", ")"],
+            ["def f():", "return (", "1", ")", "def g():", "return (", "2", ")"],
+            id="repeats-inside-one-code-block-stay",
+        ),
+        pytest.param(
+            [
+                A,
+                B,
+                "Site",
+                "Page title",
+                "Описание страницы, которое повторяется дважды.",
+                "Описание страницы, которое повторяется дважды.",
+            ],
+            [A, B, "Site", "Page title", "Описание страницы, которое повторяется дважды."],
+            id="preview-description-once",
+        ),
+    ],
+)
+def test_merge_copies(lines: list[str], expected: list[str]) -> None:
+    assert merge_copies(lines) == expected
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Обучение идёт в шесть раундов SFT.", "Обучение идёт в шесть раундов SFT.", True),
+        ("Обучение идёт в шесть раундов SFT.", "Обучение идёт в шесть", True),
+        ("Обучение идёт в шесть раундов SFT.", "идёт в шесть раундов SFT.", True),
+        ("Обучение идёт в шесть раундов SFT.", "Обучение идёт в пять раундов SFT.", False),
+        (")", "),", False),
+        ("short one", "short one and more", False),
+    ],
+)
+def test_is_variant(a: str, b: str, same: bool) -> None:
+    assert is_variant(a, b) is same
+    assert is_variant(b, a) is same
+
+
+def test_links_are_found_once_without_trailing_punctuation() -> None:
+    text = (
+        "See https://a.example/p?q=1. Also (https://b.example/x) and "
+        "https://a.example/p?q=1, then https://en.wikipedia.org/wiki/Foo_(bar)."
+    )
+    assert find_links(text) == [
+        "https://a.example/p?q=1",
+        "https://b.example/x",
+        "https://en.wikipedia.org/wiki/Foo_(bar)",
+    ]
+
+
+def test_post_id_depends_on_channel_and_content_only() -> None:
+    assert post_id("DevFM", "текст") == post_id("DevFM", "текст  ")
+    assert post_id("DevFM", "текст") != post_id("Other", "текст")
+    assert post_id("DevFM", "текст") != post_id("DevFM", "другой текст")

@@ -1,0 +1,133 @@
+"""The command line: readable output, one clear line for bad input, nothing destroyed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from flashgen.cli import main
+
+POSTS = """Forwarded from ML Notes
+Adam по умолчанию использует beta1 = 0.9 и learning rate 0.001 для большинства задач.
+Forwarded from Data Eng
+Kafka по умолчанию хранит сообщения 168 часов, то есть 7 дней.
+"""
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def posts_file(tmp_path: Path) -> Path:
+    path = tmp_path / "posts.txt"
+    path.write_text(POSTS, encoding="utf-8")
+    return path
+
+
+def test_posts_table_lists_every_post(posts_file: Path) -> None:
+    code, out, _ = _run("posts", str(posts_file))
+    assert code == 0
+    assert "ML Notes" in out and "Data Eng" in out and out.rstrip().endswith("2 posts")
+
+
+def test_posts_json_is_exactly_the_post_fields(posts_file: Path) -> None:
+    code, out, _ = _run("posts", str(posts_file), "--json")
+    assert code == 0
+    posts = json.loads(out)
+    assert [set(p) for p in posts] == [{"id", "channel", "date", "url", "text", "links"}] * 2
+    assert posts[1]["text"] == "Kafka по умолчанию хранит сообщения 168 часов, то есть 7 дней."
+
+
+def test_a_file_without_headers_is_one_post(tmp_path: Path) -> None:
+    note = tmp_path / "my-notes.txt"
+    note.write_text("Первая строка заметки.\nВторая строка заметки.\n", encoding="utf-8")
+    code, out, _ = _run("posts", str(note), "--json")
+    assert code == 0
+    [post] = json.loads(out)
+    assert post["text"] == "Первая строка заметки.\nВторая строка заметки."
+
+
+def test_folders_are_read_and_the_same_post_is_kept_once(posts_file: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    (folder / "a.txt").write_text(POSTS, encoding="utf-8")
+    (folder / ".hidden").write_bytes(b"\x00\x01")
+    code, out, _ = _run("posts", str(folder), str(posts_file), "--json")
+    assert code == 0
+    assert len(json.loads(out)) == 2
+
+
+def test_build_writes_the_package_and_a_summary(posts_file: Path, tmp_path: Path) -> None:
+    code, out, _ = _run("build", str(posts_file), "--out", str(tmp_path / "out"))
+    assert code == 0
+    assert (tmp_path / "out" / "flashgen.apkg").is_file()
+    assert "2 posts" in out and "2 decks" in out and "flashgen.apkg" in out
+
+
+def test_build_defaults_to_decks_folder(posts_file: Path) -> None:
+    code, _, _ = _run("build", str(posts_file))
+    assert code == 0
+    assert Path("decks/flashgen.apkg").is_file()
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    empty_dir = tmp_path / "empty"
+    empty_dir.mkdir()
+    binary = tmp_path / "photo.txt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("Forwarded from X\ncafé crème".encode("latin-1"))
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n \nPlease open Telegram to view this post\n", encoding="utf-8")
+    return {
+        "missing": (tmp_path / "nope.txt", "no such file"),
+        "empty folder": (empty_dir, "no files"),
+        "binary": (binary, "binary"),
+        "not utf-8": (latin1, "not UTF-8"),
+        "no posts": (blank, "no posts"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "empty folder", "binary", "not utf-8", "no posts"])
+@pytest.mark.parametrize("command", ["posts", "build"])
+def test_bad_input_is_one_line_and_writes_nothing(
+    tmp_path: Path, posts_file: Path, case: str, command: str
+) -> None:
+    path, problem = _bad_inputs(tmp_path)[case]
+    out_dir = tmp_path / "decks"
+    result = CliRunner().invoke(
+        main,
+        [command, str(posts_file), str(path), "--out", str(out_dir)]
+        if command == "build"
+        else [command, str(posts_file), str(path)],
+    )
+    assert result.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert str(path) in lines[0] and problem in lines[0]
+    assert "Traceback" not in result.output + result.stderr
+    assert not out_dir.exists()
+
+
+def test_failed_build_keeps_the_existing_deck(tmp_path: Path, posts_file: Path) -> None:
+    out_dir = tmp_path / "decks"
+    assert _run("build", str(posts_file), "--out", str(out_dir))[0] == 0
+    before = (out_dir / "flashgen.apkg").read_bytes()
+    code, _, err = _run(
+        "build", str(posts_file), str(tmp_path / "missing.txt"), "--out", str(out_dir)
+    )
+    assert code != 0 and "missing.txt" in err
+    assert (out_dir / "flashgen.apkg").read_bytes() == before
+    assert sorted(p.name for p in out_dir.iterdir()) == ["flashgen.apkg"]
+
+
+@pytest.mark.parametrize("command", sorted(main.commands))
+def test_every_command_has_help(command: str) -> None:
+    code, out, _ = _run(command, "--help")
+    assert code == 0
+    assert main.commands[command].help and "Usage:" in out

@@ -1,0 +1,66 @@
+"""Tooling and docs that cannot rot: lint, format, types, and the README's commands."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from flashgen.cli import main
+
+from .conftest import REPO
+
+BIN = Path(sys.executable).parent
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
+        ["mypy", "flashgen"],
+    ],
+    ids=["ruff-check", "ruff-format", "mypy"],
+)
+def test_tool_is_clean(command: list[str]) -> None:
+    result = subprocess.run(
+        [str(BIN / command[0]), *command[1:]], cwd=REPO, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _quickstart() -> list[str]:
+    section = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^    (python3 -m venv .*)$", section, flags=re.MULTILINE)
+
+
+def test_quickstart_has_exactly_two_command_lines() -> None:
+    run_line, test_line = _quickstart()
+    assert "flashgen build examples/" in run_line
+    assert "pytest" in test_line
+
+
+def test_ci_runs_the_readme_test_line() -> None:
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert "README.md" in ci and "pytest" in _quickstart()[1]
+
+
+def test_readme_documents_every_command_and_option() -> None:
+    for name, command in main.commands.items():
+        assert f"flashgen {name}" in README, name
+        for param in command.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("--") and opt != "--help":
+                    assert opt in README, f"flashgen {name} {opt} is not in the README"
+
+
+def test_readme_main_job_runs_on_the_examples(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["build", str(REPO / "examples"), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "flashgen.apkg").stat().st_size > 0
+    assert re.search(r"\d+ posts → \d+ cards in \d+ decks", result.output)
