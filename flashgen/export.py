@@ -192,6 +192,10 @@ def write_package(decks: list[genanki.Deck], path: Path, timestamp: float) -> No
                     archive.writestr(info, data)
                 raw.flush()
                 os.fsync(raw.fileno())
+            # mkstemp makes the file private; a deck is an ordinary file of the user's.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(partial, 0o666 & ~umask)
             os.replace(partial, path)
         except BaseException:
             Path(partial).unlink(missing_ok=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -65,7 +67,11 @@ def test_folders_are_read_and_the_same_post_is_kept_once(posts_file: Path, tmp_p
 def test_build_writes_the_package_and_a_summary(posts_file: Path, tmp_path: Path) -> None:
     code, out, _ = _run("build", str(posts_file), "--out", str(tmp_path / "out"))
     assert code == 0
-    assert (tmp_path / "out" / "flashgen.apkg").is_file()
+    package = tmp_path / "out" / "flashgen.apkg"
+    umask = os.umask(0)
+    os.umask(umask)
+    # Written through a private temp file, but it ends up an ordinary file of the user's.
+    assert stat.S_IMODE(package.stat().st_mode) == 0o666 & ~umask
     assert "2 posts" in out and "2 decks" in out and "flashgen.apkg" in out
 
 
