@@ -1,0 +1,263 @@
+"""The per-card quality rules of card-quality.md, each a named reason, in Russian and English.
+
+Every rule looks at one card and its post and answers with the reasons it fails, so a
+rejected card always says why. Thresholds come from CheckConfig (`[checks]` in flashgen.toml).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from flashgen.check.text import latin_terms, normalize, number_values, words
+from flashgen.models import CLOZE_RE, Card
+
+
+class CheckConfig(BaseModel):
+    """Thresholds of the quality gates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_answer_words: int = Field(15, ge=1)
+    # Near-duplicates: both the question and the answer must be at least this close.
+    near_question_similarity: float = Field(0.6, ge=0, le=1)
+    near_answer_similarity: float = Field(0.8, ge=0, le=1)
+    # Cosine threshold when the server offers /v1/embeddings (SemDedup uses ~0.93).
+    embedding_similarity: float = Field(0.93, ge=0, le=1)
+    embedding_model: str | None = None
+
+
+class CardText(BaseModel):
+    """What a learner sees and must recall, for any kind of card."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt: str  # question, or the cloze text with its deletions shown as `[…]`
+    answers: tuple[str, ...]
+    full: str  # question and answer, or the cloze text with its deletions filled in
+
+
+def card_text(card: Card) -> CardText:
+    if card.kind == "cloze":
+        prompt = CLOZE_RE.sub("[…]", card.question)
+        full = CLOZE_RE.sub(lambda m: m.group(2), card.question)
+        return CardText(prompt=prompt, answers=tuple(card.answers), full=full)
+    return CardText(
+        prompt=card.question, answers=(card.answer,), full=f"{card.question}\n{card.answer}"
+    )
+
+
+Rule = Callable[[Card, CardText, str, CheckConfig], bool]
+RULES: dict[str, Rule] = {}
+
+
+def rule(name: str) -> Callable[[Rule], Rule]:
+    def register(func: Rule) -> Rule:
+        RULES[name] = func
+        return func
+
+    return register
+
+
+def _any(patterns: list[str], text: str) -> bool:
+    return any(re.search(p, text, flags=re.IGNORECASE) for p in patterns)
+
+
+# --- grounding (C7) -------------------------------------------------------------------
+
+
+@rule("quote-not-in-post")
+def _quote(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+    return normalize(card.source_quote) not in post
+
+
+@rule("number-not-in-post")
+def _numbers(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+    stated = number_values(post)
+    return any(not number_values(a) <= stated for a in text.answers)
+
+
+@rule("term-not-in-post")
+def _terms(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+    return any(normalize(term) not in post for a in text.answers for term in latin_terms(a))
+
+
+# --- atomicity and length (C1, C4, C5) ------------------------------------------------
+
+_JOINED_QUESTIONS = [
+    r"\bи\s+(?:почему|зачем|как|где|когда|сколько|что\s+такое)\b",
+    r"\bа\s+также\b",
+    r"\band\s+(?:why|how|what|when|where|which)\b",
+    r"\bas\s+well\s+as\b",
+]
+
+
+@rule("multiple-questions")
+def _multiple(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+    if card.kind == "cloze":
+        return False
+    return card.question.count("?") > 1 or _any(_JOINED_QUESTIONS, card.question)
+
+
+@rule("answer-too-long")
+def _too_long(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+    return any(len(words(a)) > config.max_answer_words for a in text.answers)
+
+
+_LIST_QUESTIONS = [
+    r"^\s*(?:перечисли|назови(?:те)?\s+(?:все|\d+|два|две|три|четыре|пять))",
+    r"^\s*(?:list|enumerate|name\s+(?:all|the\s+\w+|\d+|two|three|four|five))\b",
+]
+
+
+@rule("unordered-list")
+def _unordered(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+    if card.kind == "cloze":
+        return False
+    if _any(_LIST_QUESTIONS, card.question):
+        return True
+    items = [
+        item
+        for item in re.split(r"[,;\n•·]|\s+(?:и|and|or|или)\s+", card.answer)
+        if item.strip(" .-–—")
+    ]
+    return len(items) >= 3
+
+
+# --- recall (C2, C3) ------------------------------------------------------------------
+
+_YES_NO = [
+    r"^\s*(?:верно|правда|правильно|действительно|можно|нужно|есть)\s+ли\b",
+    r"\bли\b[^?]*\?",
+    r"^\s*is\s+it\s+(?:true|correct)\b",
+    r"^\s*(?:is|are|was|were|does|do|did|can|could|should|will|would|has|have|had|isn't|"
+    r"aren't|doesn't|don't)\b[^?]*\?\s*$",
+]
+_YES_NO_ANSWER = re.compile(r"^\s*(?:да|нет|yes|no|true|false|верно|неверно)\b[\s.!,]*$", re.I)
+
+
+@rule("yes-no-question")
+def _yes_no(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+    if card.kind == "basic" and _YES_NO_ANSWER.match(card.answer):
+        return True
+    return card.kind == "basic" and _any(_YES_NO, card.question)
+
+
+_STOP = frozenset(
+    "и в во на с со к о об от по для из за у а но или что как это the a an of in on to for "
+    "and or is are with by at from".split()
+)
+
+
+@rule("answer-in-question")
+def _given_away(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+    if card.kind == "cloze":
+        # Card cN shows every other deletion as text: its answer must not stand there too.
+        deletions = list(CLOZE_RE.finditer(card.question))
+        for deletion in deletions:
+            number = deletion.group(1)
+            shown = "".join(
+                _shown_part(card.question, deletions, i, number) for i in range(len(deletions) + 1)
+            )
+            if _contains_words(normalize(shown), normalize(deletion.group(2))):
+                return True
+        return False
+    content = [w for w in words(normalize(card.answer)) if w not in _STOP]
+    question = set(words(normalize(card.question)))
+    return bool(content) and all(w in question for w in content)
+
+
+def _shown_part(text: str, deletions: list[re.Match[str]], i: int, hidden: str) -> str:
+    """The text before deletion i, then deletion i itself unless it is the hidden number."""
+    start = deletions[i - 1].end() if i else 0
+    if i == len(deletions):
+        return text[start:]
+    m = deletions[i]
+    return text[start : m.start()] + ("" if m.group(1) == hidden else m.group(2))
+
+
+def _contains_words(haystack: str, needle: str) -> bool:
+    needle = needle.strip(" .,;:!?")
+    if len(needle) < 2:
+        return False
+    return re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", haystack) is not None
+
+
+@rule("empty-answer")
+def _empty(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+    return any(not a.strip(" .-–—") for a in text.answers)
+
+
+_VAGUE = [
+    r"^\s*(?:расскажи(?:те)?|опиши(?:те)?|охарактеризуй(?:те)?|объясни(?:те)?\s+вс[её])\b",
+    r"^\s*что\s+(?:вы|ты)\s+знае(?:те|шь)\b",
+    r"^\s*(?:каковы|какие)\s+(?:особенности|характеристики|свойства)\b",
+    r"^\s*(?:tell\s+(?:me|us)|describe|explain\s+everything)\b",
+    r"^\s*what\s+do\s+you\s+know\b",
+    r"^\s*what\s+are\s+the\s+(?:features|characteristics|properties|specifics)\b",
+]
+
+
+@rule("vague-question")
+def _vague(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+    return card.kind == "basic" and _any(_VAGUE, card.question)
+
+
+# --- self-contained (C6) ----------------------------------------------------------------
+
+_SOURCE_REFERENCES = [
+    r"\bв\s+(?:этом\s+|данном\s+)?(?:посте|статье|тексте|обзоре|докладе|видео)\b",
+    r"\bавтор(?:а|у|ом|е|ы|ов)?\b",
+    r"\bупомянут",
+    r"\b(?:in|from)\s+(?:this|the)\s+(?:article|post|text|paper\s+above|video|talk)\b",
+    r"\bthe\s+author\b",
+    r"\bthis\s+post\b",
+    r"\bmentioned\b",
+]
+_DEMONSTRATIVES = [
+    r"\b(?:эт|данн)(?:от|ого|ом|им|ый|ая|ой|ую|ое|ых|и|ые)\s+"
+    r"(?:подход|метод|способ|инструмент|техник|алгоритм|модел|решени|статье|посте)\w*",
+    r"\b(?:this|that|these)\s+(?:approach|method|technique|tool|algorithm|model|solution)s?\b",
+]
+
+
+@rule("not-self-contained")
+def _not_self_contained(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+    if _any(_SOURCE_REFERENCES, text.full):
+        return True
+    # A cloze shows its sentence around the gap, which names what "this method" is; only an
+    # opening demonstrative leaves the learner guessing.
+    scope = " ".join(text.prompt.split()[:4]) if card.kind == "cloze" else text.full
+    return _any(_DEMONSTRATIVES, scope)
+
+
+# --- noise (C9) -------------------------------------------------------------------------
+
+_ABOUT_CHANNEL = [
+    r"подписчик",
+    r"\bподпи(?:шись|шитесь|сывайтесь|саться)\b",
+    r"\b(?:наш|мой|моего|нашего|этот|этого)\s+канал",
+    r"\bчита(?:ют|ет|ющих|ющие)\s+(?:этот\s+|мой\s+|наш\s+)?канал",
+    r"\b(?:читател|аудитори)\w*\s+канала",
+    r"\bканал\s+(?:перевалил|вырос|набрал)",
+    r"#?\bреклама\b|\bна\s+правах\s+рекламы\b|\bпромокод",
+    r"\bsubscri(?:ber|be)",
+    r"\b(?:our|my|this)\s+channel\b",
+    r"\bchannel(?:'s)?\s+(?:readers|audience|followers)\b",
+    r"\bsponsored\b|\bpromo\s+code\b|\bgiveaway\b",
+]
+
+
+@rule("about-channel")
+def _about_channel(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+    return _any(_ABOUT_CHANNEL, text.full)
+
+
+def card_reasons(card: Card, post_text: str | None, config: CheckConfig) -> list[str]:
+    """Every rule the card breaks; post_text is the normalised text of its post."""
+    if post_text is None:
+        return ["unknown-post"]
+    text = card_text(card)
+    return [name for name, check in RULES.items() if check(card, text, post_text, config)]

@@ -1,0 +1,134 @@
+"""Text measures the checks share: normal forms, numbers by value, Latin terms, shingles."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_QUOTES = str.maketrans({c: '"' for c in "«»“”„‟″"} | {c: "'" for c in "‘’‚‛′`"})
+
+
+def normalize(text: str) -> str:
+    """Text as compared for grounding and duplicates: NFC, one kind of quote, folded case."""
+    text = unicodedata.normalize("NFC", text).translate(_QUOTES).replace("ё", "е")
+    return " ".join(text.replace("Ё", "Е").split()).casefold()
+
+
+def words(text: str) -> list[str]:
+    """Words of a text; a decimal such as 0,2 is one word, not two."""
+    return re.findall(r"\d+(?:[.,]\d+)+|[\w'’-]+", text)
+
+
+# Number words by value, in the forms posts and cards use (cases included).
+_NUMBER_WORDS: dict[float, tuple[str, ...]] = {
+    0: ("ноль", "нуля", "нулю", "zero"),
+    1: ("один", "одна", "одно", "одного", "одной", "одному", "одним", "одну", "one"),
+    2: ("два", "две", "двух", "двум", "двумя", "two", "twice", "оба", "обе"),
+    3: ("три", "трех", "трем", "тремя", "three", "thrice"),
+    4: ("четыре", "четырех", "четырем", "четырьмя", "four"),
+    5: ("пять", "пяти", "пятью", "five"),
+    6: ("шесть", "шести", "шестью", "six"),
+    7: ("семь", "семи", "семью", "seven"),
+    8: ("восемь", "восьми", "восемью", "eight"),
+    9: ("девять", "девяти", "девятью", "nine"),
+    10: ("десять", "десяти", "десятью", "ten"),
+    11: ("одиннадцать", "одиннадцати", "eleven"),
+    12: ("двенадцать", "двенадцати", "twelve"),
+    15: ("пятнадцать", "пятнадцати", "fifteen"),
+    20: ("двадцать", "двадцати", "twenty"),
+    30: ("тридцать", "тридцати", "thirty"),
+    40: ("сорок", "сорока", "forty"),
+    50: ("пятьдесят", "пятидесяти", "fifty"),
+    100: ("сто", "ста", "сотня", "сотни", "hundred"),
+    1000: ("тысяча", "тысячи", "тысячу", "тысяч", "thousand"),
+    1e6: ("миллион", "миллиона", "миллионов", "million"),
+    1e9: ("миллиард", "миллиарда", "миллиардов", "billion"),
+}
+_WORD_VALUE = {form: value for value, forms in _NUMBER_WORDS.items() for form in forms}
+_MULTIPLIERS = {
+    "k": 1e3, "к": 1e3, "тыс": 1e3, "тысяч": 1e3, "тысячи": 1e3, "thousand": 1e3,
+    "m": 1e6, "м": 1e6, "млн": 1e6, "million": 1e6, "миллионов": 1e6, "миллиона": 1e6,
+    "b": 1e9, "млрд": 1e9, "billion": 1e9, "миллиардов": 1e9, "миллиарда": 1e9,
+}  # fmt: skip
+_DIGITS_RE = re.compile(
+    r"(?<![\w.,])(\d+(?:[.,]\d+)?(?:e[-+]?\d+)?)(?:\s?(%|k|к|m|м|b|тыс|тысяч[иа]?|млн|млрд|"
+    r"thousand|million|billion|миллион(?:ов|а)?|миллиард(?:ов|а)?)(?![\w]))?"
+)
+
+
+def number_values(text: str) -> set[float]:
+    """Every number a text states, by value: 0,2 = 0.2; «шесть» = 6 = six; 576 тысяч = 576000."""
+    folded = normalize(text)
+    values: set[float] = set()
+    for match in _DIGITS_RE.finditer(folded):
+        try:
+            value = float(match.group(1).replace(",", "."))
+        except ValueError:
+            continue
+        values.add(value)
+        unit = match.group(2)
+        if unit and unit in _MULTIPLIERS:
+            values.add(value * _MULTIPLIERS[unit])
+    # The digits are blanked first, so «576 тысяч» does not also count as «тысяч» = 1000.
+    for word in words(_DIGITS_RE.sub(" ", folded)):
+        if word in _WORD_VALUE:
+            values.add(_WORD_VALUE[word])
+    return values
+
+
+# Capitalised English words that begin answers without being terms.
+_COMMON_EN = frozenset(
+    """a an the it its this that these those they he she we you i in on at by for from of to
+    with without and or but not no yes true false is are was were be been has have had do does
+    did can could should would will may might must one two three four five six seven eight nine
+    ten because when where which what who how why if then than so as about after before during
+    into over under between through per each every all both some many most more less few only
+    also just very first second third last new old same other such via using used use uses
+    instead rather only its their them our your his her""".split()
+)
+_LATIN_RE = re.compile(r"(?<![\w])[A-Za-z][A-Za-z0-9]*(?:[-+.'][A-Za-z0-9]+)*")
+_CYRILLIC_RE = re.compile(r"[А-Яа-яЁё]")
+
+
+def latin_terms(text: str) -> list[str]:
+    """Latin-script tokens that name something (DPO, SemDedup, S3), not plain English words.
+
+    In a Cyrillic text every Latin token is a term. In an English text a term has a
+    capital letter past its first, a digit, or an initial capital on an uncommon word.
+    """
+    cyrillic = bool(_CYRILLIC_RE.search(text))
+    terms = []
+    for match in _LATIN_RE.finditer(text):
+        token = match.group(0).strip(".'")
+        if len(token) < 2 and not cyrillic:
+            continue
+        if (
+            cyrillic
+            or re.search(r"[A-Z0-9]", token[1:])
+            or (token[0].isupper() and token.lower() not in _COMMON_EN)
+        ):
+            terms.append(token)
+    return terms
+
+
+def shingles(text: str, size: int = 3) -> set[str]:
+    """Character shingles of the words of a text, punctuation ignored."""
+    joined = " ".join(words(normalize(text)))
+    if len(joined) <= size:
+        return {joined} if joined else set()
+    return {joined[i : i + size] for i in range(len(joined) - size + 1)}
+
+
+def similarity(a: str, b: str, *, containment: bool = False) -> float:
+    """Jaccard similarity of character 3-gram shingles or of word sets, whichever is larger.
+
+    With `containment`, word sets are compared by overlap with the smaller one, so an
+    answer inside another ("шесть" in "шесть раундов") counts as the same answer.
+    """
+    sa, sb = shingles(a), shingles(b)
+    chars = len(sa & sb) / len(sa | sb) if sa or sb else 1.0
+    wa, wb = set(words(normalize(a))), set(words(normalize(b)))
+    if not wa or not wb:
+        return chars if wa or wb else 1.0
+    base = min(len(wa), len(wb)) if containment else len(wa | wb)
+    return max(chars, len(wa & wb) / base)
