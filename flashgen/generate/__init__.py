@@ -1,5 +1,6 @@
-"""Generate: cards from posts."""
+"""Generate: cards from posts, by the offline rules or by an LLM."""
 
+from flashgen.generate.llm import generate_llm
 from flashgen.generate.offline import generate_offline
 
-__all__ = ["generate_offline"]
+__all__ = ["generate_llm", "generate_offline"]

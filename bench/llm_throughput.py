@@ -1,0 +1,121 @@
+"""How close `flashgen build` gets to the ideal time against a server with fixed latency.
+
+Runs the real CLI (start-up, reading, checks and export included) on N generated posts
+against tests/fake_openai.py in its own process, answering every request after L seconds,
+with C requests in flight. The ideal is N·L/C; the target is wall time / ideal ≤ 1.10 at
+N=1000, L=200 ms, C=16. Then times the cached rebuild of the same posts.
+
+    python bench/llm_throughput.py [--posts 1000] [--latency 0.2] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+FAKE = REPO / "tests" / "fake_openai.py"
+TARGET = 1.10
+
+
+def write_posts(path: Path, count: int) -> None:
+    lines = []
+    for i in range(count):
+        lines += [
+            f"Forwarded from Канал {i % 20}",
+            f"Пост {i}: параметр alpha_{i} по умолчанию равен {i * 7 + 3} единицам.",
+            f"Это значение подобрали на {i % 50 + 10} экспериментах.",
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def timed_build(args: list[str], cwd: Path) -> tuple[float, str]:
+    code = "from flashgen.cli import main; main()"
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", code, "build", *args], cwd=cwd, capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"flashgen build failed:\n{result.stdout}{result.stderr}")
+    return elapsed, result.stdout
+
+
+def time_stages(posts: Path, url: str, folder: Path, concurrency: int) -> dict[str, float]:
+    """Seconds of each stage of the same build, run in this process with a fresh cache."""
+    from flashgen.check import check_cards
+    from flashgen.config import load_config
+    from flashgen.export import export_decks
+    from flashgen.generate import generate_llm
+    from flashgen.group import group_by_topic
+    from flashgen.sources import read_posts
+
+    times: dict[str, float] = {}
+    started = time.perf_counter()
+    found = read_posts([posts])
+    times["read"] = time.perf_counter() - started
+    config = load_config({"base_url": url, "concurrency": concurrency}, cwd=folder)
+    config = config.model_copy(update={"cache": folder / "stages.sqlite"})
+    started = time.perf_counter()
+    run = generate_llm(found, config)
+    times["generate"] = time.perf_counter() - started
+    started = time.perf_counter()
+    accepted, _ = check_cards(found, run.cards)
+    times["check"] = time.perf_counter() - started
+    started = time.perf_counter()
+    decks = group_by_topic(accepted)
+    by_id = {post.id: post for post in found}
+    export_decks(decks, by_id, folder / "stages.apkg", root="Flashgen", timestamp=0)
+    times["export"] = time.perf_counter() - started
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--posts", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+
+    server = subprocess.Popen(
+        [sys.executable, str(FAKE), "--latency", str(args.latency)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        with tempfile.TemporaryDirectory(prefix="flashgen-bench-") as tmp:
+            folder = Path(tmp)
+            posts = folder / "posts.txt"
+            write_posts(posts, args.posts)
+            options = [str(posts), "--base-url", url, "--concurrency", str(args.concurrency)]
+            options += ["--out", str(folder / "out"), "--timestamp", "0"]
+            cold, summary = timed_build(options, folder)
+            warm, again = timed_build(options, folder)
+            stages = time_stages(posts, url, folder, args.concurrency)
+    finally:
+        server.stdin.close()  # type: ignore[union-attr]
+        server.wait(timeout=10)
+
+    ideal = args.posts * args.latency / args.concurrency
+    ratio = cold / ideal
+    print(f"N={args.posts} L={args.latency * 1000:.0f} ms C={args.concurrency}")
+    print(summary.strip())
+    print(f"cold build: {cold:.2f} s, ideal N·L/C = {ideal:.2f} s, ratio {ratio:.3f}", end=" ")
+    print(f"({'meets' if ratio <= TARGET else 'MISSES'} the target ≤ {TARGET})")
+    hits = re.search(r"\d+ cache hits", again)
+    print(f"cached rebuild: {warm:.2f} s ({hits.group(0) if hits else again.strip()})")
+    print("stages of the same build, timed in one process:", end=" ")
+    print(", ".join(f"{name} {seconds:.2f} s" for name, seconds in stages.items()))
+    print(f"generate stage alone: ratio {stages['generate'] / ideal:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""The response cache: one SQLite file, one row per answered request.
+
+A row is keyed by everything that shapes the answer (the post text, the rendered prompt,
+the model, the structured-output mode and the sampling parameters), so an unchanged
+rebuild asks the server nothing, an edited post asks once, and an edited prompt asks
+again for every post. Each response is committed as it arrives (WAL), so a build that is
+interrupted or killed loses only the requests in flight. No credential is ever stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from flashgen.errors import FlashgenError
+
+SCHEMA_VERSION = 1
+
+
+class CacheError(FlashgenError):
+    """The cache file cannot be opened or written."""
+
+
+class CachedResponse(BaseModel):
+    """A stored answer: the model's raw text and what it cost."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    content: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    model: str = ""
+    mode: str = ""
+    post_id: str = ""
+
+
+def cache_key(parts: dict[str, Any]) -> str:
+    """A stable digest of the request parts (any JSON-serialisable mapping)."""
+    blob = json.dumps(
+        {"v": SCHEMA_VERSION, **parts}, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class Cache:
+    """Responses by key in an SQLite file; open it with `with Cache(path) as cache:`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS responses ("
+                " key TEXT PRIMARY KEY, content TEXT NOT NULL, response TEXT,"
+                " tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,"
+                " model TEXT NOT NULL DEFAULT '', mode TEXT NOT NULL DEFAULT '',"
+                " post_id TEXT NOT NULL DEFAULT '', created REAL NOT NULL)"
+            )
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise CacheError(f"{self.path}: cannot open the cache ({exc})") from exc
+
+    def setting(self, name: str) -> str | None:
+        """A remembered fact about a server, such as the structured-output mode it accepts."""
+        row = self._db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def remember(self, name: str, value: str) -> None:
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value)
+            )
+        except sqlite3.Error as exc:
+            raise CacheError(f"{self.path}: cannot write the cache ({exc})") from exc
+
+    def get(self, key: str) -> CachedResponse | None:
+        """The stored response for `key`, or None."""
+        row = self._db.execute(
+            "SELECT content, tokens_in, tokens_out, model, mode, post_id FROM responses"
+            " WHERE key = ?",
+            (key,),
+        ).fetchone()
+        if row is None:
+            return None
+        content, tokens_in, tokens_out, model, mode, post_id = row
+        return CachedResponse(
+            content=content,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            model=model,
+            mode=mode,
+            post_id=post_id,
+        )
+
+    def put(self, key: str, value: CachedResponse, response: str | None = None) -> None:
+        """Store a response and commit at once; `response` is the server's raw JSON body."""
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO responses (key, content, response, tokens_in,"
+                " tokens_out, model, mode, post_id, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    value.content,
+                    response,
+                    value.tokens_in,
+                    value.tokens_out,
+                    value.model,
+                    value.mode,
+                    value.post_id,
+                    time.time(),
+                ),
+            )
+        except sqlite3.Error as exc:
+            raise CacheError(f"{self.path}: cannot write the cache ({exc})") from exc
+
+    def __len__(self) -> int:
+        (count,) = self._db.execute("SELECT COUNT(*) FROM responses").fetchone()
+        return int(count)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Cache:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

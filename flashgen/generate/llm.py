@@ -1,0 +1,592 @@
+"""The LLM generator: cards for posts from any OpenAI-compatible chat-completions server.
+
+The server sits behind a small interface (`ChatBackend`), so tests can script one in
+memory. Each post is one conversation: the rendered prompt, and when the reply breaks the
+contract, the error sent back for a bounded number of re-asks. The structured-output mode
+is settled by the first request that the server accepts (`auto` falls back from
+`json_schema` to `json_object` with the schema to the schema in the prompt) and kept for
+the rest of the run. Answers that pass the contract are cached as they arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from flashgen.cache import Cache, CachedResponse, cache_key
+from flashgen.config import MODES, ConcreteMode, GeneratorConfig
+from flashgen.errors import FlashgenError
+from flashgen.generate.contract import (
+    CardsResponse,
+    ContractError,
+    parse_response,
+    response_schema,
+)
+from flashgen.generate.offline import hashtags
+from flashgen.generate.prompts import Prompts
+from flashgen.models import Card, Post, ReadOptions
+
+Progress = Callable[[int, int], None]
+Message = dict[str, str]
+
+# Words in an error body that say the server refused the response_format, not the post.
+_MODE_HINTS = ("response_format", "json_schema", "json_object", "schema", "grammar")
+_NO_KEY = "no-key"  # local servers want some bearer token, and ignore it
+
+
+class LLMError(FlashgenError):
+    """The LLM server cannot be used at all (wrong address, key or model); stops the build."""
+
+
+class RequestFailed(LLMError):
+    """One request failed after the SDK's own retries; only its post fails."""
+
+    def __init__(self, reason: str, *, connection: bool = False) -> None:
+        self.reason = reason
+        self.connection = connection
+        super().__init__(reason)
+
+
+class ModeRejected(RequestFailed):
+    """The server refused the structured-output mode of the request."""
+
+
+class GenerationError(LLMError):
+    """A post whose replies kept breaking the contract after every re-ask."""
+
+    def __init__(self, post_id: str, attempts: int, reason: str, last_raw: str) -> None:
+        self.post_id = post_id
+        self.attempts = attempts
+        self.reason = reason
+        self.last_raw = last_raw
+        super().__init__(f"post {post_id}: no usable reply after {attempts} attempts: {reason}")
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """Exactly what is sent for one turn of one post."""
+
+    model: str
+    messages: tuple[Message, ...]
+    mode: ConcreteMode
+    temperature: float
+    max_tokens: int
+
+    def response_format(self) -> dict[str, Any] | None:
+        if self.mode == "json_schema":
+            return {
+                "type": "json_schema",
+                "json_schema": {"name": "cards", "schema": response_schema(), "strict": True},
+            }
+        if self.mode == "json_object":
+            # llama-cpp-python turns the schema into a grammar; other servers ignore it.
+            return {"type": "json_object", "schema": response_schema()}
+        return None
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body of the chat-completions request."""
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [dict(m) for m in self.messages],
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+        }
+        response_format = self.response_format()
+        if response_format is not None:
+            body["response_format"] = response_format
+        return body
+
+    def key(self, post: Post) -> str:
+        """The cache key: the post, the rendered prompt, the model, the mode, the sampling."""
+        return cache_key({"post": post.text, **self.body(), "mode": self.mode})
+
+    def render_text(self) -> str:
+        """The request as a person reviews it: each message, then the response format."""
+        out = [
+            f"# model {self.model} · structured output {self.mode} · "
+            f"temperature {self.temperature} · max_tokens {self.max_tokens}"
+        ]
+        for message in self.messages:
+            out.append(f"\n--- {message['role']} ---\n{message['content']}")
+        response_format = self.response_format()
+        if response_format is not None:
+            dumped = json.dumps(response_format, ensure_ascii=False, indent=2)
+            out.append(f"\n--- response_format ---\n{dumped}")
+        return "\n".join(out) + "\n"
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """What came back for one request."""
+
+    content: str
+    finish_reason: str | None = "stop"
+    refusal: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    raw: str | None = None  # the server's JSON body, for the cache
+
+
+class ChatBackend(Protocol):
+    """Anything that answers chat requests: the OpenAI SDK, or a fake in tests."""
+
+    async def complete(self, request: ChatRequest) -> ChatReply: ...
+
+    async def aclose(self) -> None: ...
+
+
+class OpenAIBackend:
+    """A ChatBackend over `openai.AsyncOpenAI`; the SDK retries 429/5xx and honours retry-after."""
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        import openai  # imported here: the offline path should not pay for it
+
+        self._openai = openai
+        key = config.api_key.get_secret_value() if config.api_key else None
+        self.base_url = config.base_url or "https://api.openai.com/v1"
+        self._client = openai.AsyncOpenAI(
+            api_key=key or _NO_KEY,
+            base_url=config.base_url,
+            timeout=config.timeout,
+            max_retries=config.max_retries,
+        )
+
+    async def complete(self, request: ChatRequest) -> ChatReply:
+        openai = self._openai
+        response_format = request.response_format()
+        try:
+            completion = await self._client.chat.completions.create(
+                model=request.model,
+                messages=[dict(m) for m in request.messages],  # type: ignore[misc]
+                temperature=request.temperature,
+                max_tokens=request.max_tokens,
+                # Sent as-is: json_object with a schema is outside the SDK's types.
+                extra_body={"response_format": response_format} if response_format else None,
+            )
+        except openai.APITimeoutError as exc:
+            raise RequestFailed(f"no answer within the timeout ({exc})") from exc
+        except openai.APIConnectionError as exc:
+            raise RequestFailed(
+                f"cannot connect to {self.base_url} ({exc.__cause__ or exc})", connection=True
+            ) from exc
+        except openai.APIStatusError as exc:
+            raise _status_error(exc, response_format is not None) from exc
+        if not completion.choices:
+            raise RequestFailed("the server answered with no choices")
+        choice = completion.choices[0]
+        usage = completion.usage
+        return ChatReply(
+            content=choice.message.content or "",
+            finish_reason=choice.finish_reason,
+            refusal=getattr(choice.message, "refusal", None),
+            tokens_in=usage.prompt_tokens if usage else 0,
+            tokens_out=usage.completion_tokens if usage else 0,
+            raw=completion.model_dump_json(),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _status_error(exc: Any, has_format: bool) -> LLMError:
+    message = _error_text(exc)
+    status = exc.status_code
+    if status in (401, 403):
+        return LLMError(f"the server refused the API key (HTTP {status}): {message}")
+    mentions_format = any(hint in message.lower() for hint in _MODE_HINTS)
+    if has_format and status in (400, 415, 422, 500, 501) and mentions_format:
+        return ModeRejected(f"HTTP {status}: {message}")
+    if status == 404:
+        return LLMError(f"not found (HTTP 404), check the base URL and the model: {message}")
+    return RequestFailed(f"HTTP {status}: {message}")
+
+
+def _error_text(exc: Any) -> str:
+    """The server's own words about an error, on one line, without a traceback."""
+    body = getattr(exc, "body", None)
+    text: Any = getattr(exc, "message", exc)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        text = (inner.get("message") if isinstance(inner, dict) else inner) or json.dumps(body)
+    # llama-cpp-python appends a Python traceback to its error messages.
+    text = str(text).split(' File "', 1)[0]
+    return " ".join(text.split())[:300]
+
+
+class InvalidCard(BaseModel):
+    """A card the model wrote that is not a well-formed Card, and why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    post_id: str
+    question: str
+    reason: str
+
+
+class PostFailure(BaseModel):
+    """A post that got no cards because its requests failed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    post_id: str
+    reason: str
+    attempts: int = 0
+
+
+class LLMRun(BaseModel):
+    """What one LLM run made, and what it cost."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cards: list[Card] = []
+    invalid: list[InvalidCard] = []
+    failures: list[PostFailure] = []
+    requests: int = 0
+    cache_hits: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float | None = None
+    mode: str | None = None
+    notes: list[str] = []
+
+
+def cards_from_response(
+    post: Post, response: CardsResponse
+) -> tuple[list[Card], list[InvalidCard]]:
+    """The model's cards as Cards; one that fails Card's rules is kept aside with the reason."""
+    tags = hashtags(post.text)
+    cards: list[Card] = []
+    invalid: list[InvalidCard] = []
+    for item in response.cards:
+        try:
+            cards.append(
+                Card(
+                    kind=item.kind,
+                    question=item.question,
+                    answer=item.answer,
+                    source_quote=item.source_quote,
+                    post_id=post.id,
+                    topic=response.topic,
+                    tags=tags,
+                )
+            )
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            reason = str(error["msg"]).removeprefix("Value error, ")
+            invalid.append(InvalidCard(post_id=post.id, question=item.question, reason=reason))
+    return cards, invalid
+
+
+class RequestBuilder:
+    """Renders the prompt templates into requests, memoising the per-run system prompts."""
+
+    def __init__(self, config: GeneratorConfig, prompts: Prompts | None = None) -> None:
+        self.config = config
+        self.prompts = prompts or Prompts(config.prompts)
+        self._system: dict[str, str] = {}
+
+    def system(self, mode: ConcreteMode) -> str:
+        if mode not in self._system:
+            schema = None
+            if mode != "json_schema":
+                schema = json.dumps(response_schema(), ensure_ascii=False)
+            self._system[mode] = self.prompts.render(
+                "system.j2", language=self.config.language, schema=schema, mode=mode
+            )
+        return self._system[mode]
+
+    def request(self, post: Post, mode: ConcreteMode, turns: Sequence[Message] = ()) -> ChatRequest:
+        messages = (
+            {"role": "system", "content": self.system(mode)},
+            {
+                "role": "user",
+                "content": self.prompts.render("post.j2", post=post, language=self.config.language),
+            },
+            *turns,
+        )
+        return ChatRequest(
+            model=self.config.model,
+            messages=messages,
+            mode=mode,
+            temperature=self.config.temperature,
+            max_tokens=self.config.max_tokens,
+        )
+
+    def reask(self, error: str, attempt: int, attempts: int) -> str:
+        return self.prompts.render("reask.j2", error=error, attempt=attempt, attempts=attempts)
+
+
+def _mode_setting(config: GeneratorConfig) -> str:
+    return f"mode {config.base_url or 'openai'} {config.model}"
+
+
+def first_mode(config: GeneratorConfig) -> ConcreteMode:
+    """The mode a run starts with: the configured one; for `auto`, the one that worked last
+    time with this server and model (remembered in the cache), else json_schema."""
+    if config.structured_output != "auto":
+        return config.structured_output
+    if config.cache is not None and config.cache.is_file():
+        with Cache(config.cache) as cache:
+            remembered = cache.setting(_mode_setting(config))
+        for mode in MODES:
+            if mode == remembered:
+                return mode
+    return MODES[0]
+
+
+def check_reply(reply: ChatReply, max_tokens: int) -> CardsResponse:
+    """The contract object in a reply; a ContractError for a refusal, a cut-off or bad JSON."""
+    if reply.refusal:
+        raise ContractError(f"the model refused: {reply.refusal}")
+    if reply.finish_reason == "content_filter":
+        raise ContractError("the reply was stopped by the content filter")
+    if reply.finish_reason == "length":
+        raise ContractError(
+            f"the reply was cut off at the limit of {max_tokens} tokens; "
+            "write fewer and shorter key facts and cards"
+        )
+    return parse_response(reply.content)
+
+
+@dataclass
+class _Stats:
+    requests: int = 0
+    cache_hits: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class LLMGenerator:
+    """Cards for many posts over one backend, concurrently, through the cache."""
+
+    def __init__(
+        self,
+        config: GeneratorConfig,
+        backend: ChatBackend,
+        cache: Cache | None = None,
+        builder: RequestBuilder | None = None,
+    ) -> None:
+        self.config = config
+        self.backend = backend
+        self.cache = cache
+        self.builder = builder or RequestBuilder(config)
+        self._candidates: list[ConcreteMode] = (
+            list(MODES) if config.structured_output == "auto" else [first_mode(config)]
+        )
+        # `auto` starts where it settled last time with this server and model, so a server
+        # that rejects json_schema is not asked (and retried) again on every build.
+        self._mode_setting = _mode_setting(config)
+        remembered = cache.setting(self._mode_setting) if cache is not None else None
+        if config.structured_output == "auto" and remembered in MODES:
+            self._candidates = list(MODES[MODES.index(remembered) :])
+        self._mode: ConcreteMode | None = None  # settled by the first accepted request
+        self._stats = _Stats()
+        self._fatal: LLMError | None = None
+
+    async def run(self, posts: Sequence[Post], progress: Progress | None = None) -> LLMRun:
+        """Cards for every post; a post whose requests fail is reported, the rest go on."""
+        out = LLMRun()
+        semaphore = asyncio.Semaphore(self.config.concurrency)
+        done = 0
+
+        async def one(post: Post) -> tuple[Post, CardsResponse | PostFailure]:
+            async with semaphore:
+                # Looked up here, not before queueing: a thousand lookups up front would
+                # hold back the first requests.
+                cached = self._from_cache(post)
+                if cached is not None:
+                    return post, cached
+                if self._fatal is not None:
+                    raise self._fatal  # the build is stopping: send nothing more
+                try:
+                    return post, await self._converse(post)
+                except GenerationError as exc:
+                    return post, PostFailure(
+                        post_id=post.id, reason=exc.reason, attempts=exc.attempts
+                    )
+                except RequestFailed as exc:
+                    if exc.connection and self._mode is None:
+                        self._fatal = LLMError(f"the model server cannot be used: {exc.reason}")
+                        raise self._fatal from exc
+                    return post, PostFailure(post_id=post.id, reason=exc.reason, attempts=1)
+                except LLMError as exc:
+                    self._fatal = exc
+                    raise
+
+        tasks = [asyncio.create_task(one(post)) for post in posts]
+        results: dict[str, CardsResponse | PostFailure] = {}
+        try:
+            if progress:
+                progress(0, len(posts))
+            for next_done in asyncio.as_completed(tasks):
+                post, result = await next_done
+                results[post.id] = result
+                done += 1
+                if progress:
+                    progress(done, len(posts))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        for post in posts:  # input order, whatever order the answers came in
+            result = results[post.id]
+            if isinstance(result, PostFailure):
+                out.failures.append(result)
+                continue
+            cards, invalid = cards_from_response(post, result)
+            out.cards.extend(cards)
+            out.invalid.extend(invalid)
+        stats = self._stats
+        out.requests, out.cache_hits = stats.requests, stats.cache_hits
+        out.tokens_in, out.tokens_out = stats.tokens_in, stats.tokens_out
+        out.cost = self.config.cost(stats.tokens_in, stats.tokens_out)
+        out.mode, out.notes = self._mode, stats.notes
+        return out
+
+    def _from_cache(self, post: Post) -> CardsResponse | None:
+        if self.cache is None:
+            return None
+        modes = [self._mode] if self._mode else self._candidates
+        for mode in modes:
+            hit = self.cache.get(self.builder.request(post, mode).key(post))
+            if hit is None:
+                continue
+            try:
+                response = parse_response(hit.content)
+            except ContractError:
+                continue  # stored by an older contract: ask again
+            self._stats.cache_hits += 1
+            return response
+        return None
+
+    async def _send(self, post: Post, turns: list[Message]) -> tuple[ChatRequest, ChatReply]:
+        """One request; until a mode is settled, a rejected mode gives way to the next one.
+
+        Requests do not wait for the mode to settle: the first ones go out together in the
+        first candidate mode, which costs a few rejected requests, once per server (the
+        mode is remembered in the cache), instead of one round trip of latency per build.
+        """
+        while True:
+            mode = self._mode or self._candidates[0]
+            request = self.builder.request(post, mode, turns)
+            try:
+                reply = await self._complete(request)
+            except ModeRejected as exc:
+                if mode != (self._mode or self._candidates[0]):
+                    continue  # another request already moved on from this mode
+                if self._mode is not None or len(self._candidates) == 1:
+                    raise
+                self._candidates.pop(0)
+                self._stats.notes.append(
+                    f"the server rejected structured output {mode} ({exc.reason}); "
+                    f"using {self._candidates[0]}"
+                )
+                continue
+            if self._mode is None:
+                self._mode = mode
+                if self.cache is not None and self.config.structured_output == "auto":
+                    self.cache.remember(self._mode_setting, mode)
+            return request, reply
+
+    async def _complete(self, request: ChatRequest) -> ChatReply:
+        self._stats.requests += 1
+        reply = await self.backend.complete(request)
+        self._stats.tokens_in += reply.tokens_in
+        self._stats.tokens_out += reply.tokens_out
+        return reply
+
+    async def _converse(self, post: Post) -> CardsResponse:
+        """The bounded re-ask loop: send, check, and on a broken reply say why and ask again."""
+        attempts = 1 + self.config.reasks
+        turns: list[Message] = []
+        tokens_in = tokens_out = 0
+        first: ChatRequest | None = None
+        reason, raw = "", ""
+        for attempt in range(1, attempts + 1):
+            request, reply = await self._send(post, turns)
+            first = first or request
+            tokens_in, tokens_out = tokens_in + reply.tokens_in, tokens_out + reply.tokens_out
+            try:
+                response = check_reply(reply, request.max_tokens)
+            except ContractError as exc:
+                reason, raw = str(exc), reply.content
+                turns += [
+                    {"role": "assistant", "content": reply.content},
+                    {"role": "user", "content": self.builder.reask(reason, attempt + 1, attempts)},
+                ]
+                continue
+            if self.cache is not None:
+                value = CachedResponse(
+                    content=reply.content,
+                    tokens_in=tokens_in,
+                    tokens_out=tokens_out,
+                    model=request.model,
+                    mode=request.mode,
+                    post_id=post.id,
+                )
+                self.cache.put(first.key(post), value, reply.raw)
+            return response
+        raise GenerationError(post.id, attempts, "; ".join(reason.splitlines())[:400], raw)
+
+
+def generate_llm(
+    posts: Sequence[Post],
+    config: GeneratorConfig,
+    *,
+    backend: ChatBackend | None = None,
+    progress: Progress | None = None,
+) -> LLMRun:
+    """Cards for the posts from the configured LLM server (or `backend`), through the cache."""
+    if backend is None and not (config.base_url or config.api_key):
+        raise LLMError(
+            "no model server configured: set --base-url (OPENAI_BASE_URL) for a local "
+            "server, or OPENAI_API_KEY for api.openai.com"
+        )
+    builder = RequestBuilder(config)  # bad templates fail before any request
+    cache = Cache(config.cache) if config.cache is not None else None
+
+    async def main() -> LLMRun:
+        chat = backend or OpenAIBackend(config)
+        try:
+            return await LLMGenerator(config, chat, cache, builder).run(posts, progress)
+        finally:
+            await chat.aclose()
+
+    try:
+        return asyncio.run(main())
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+def find_post(posts: Iterable[Post], post_id: str) -> Post:
+    """The post with this id, or the only one whose id starts with it."""
+    found = list(posts)
+    exact = [post for post in found if post.id == post_id]
+    matches = exact or [post for post in found if post.id.startswith(post_id)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise FlashgenError(f"no post with id {post_id!r} (`flashgen posts` lists the ids)")
+    raise FlashgenError(f"{len(matches)} posts have ids starting with {post_id!r}; give more")
+
+
+def preview_request(
+    inputs: Iterable[str | Path],
+    post_id: str,
+    config: GeneratorConfig,
+    read: ReadOptions | None = None,
+) -> ChatRequest:
+    """The first request that `build` would send for one post, for review."""
+    from flashgen.sources import read_posts
+
+    post = find_post(read_posts(inputs, read), post_id)
+    return RequestBuilder(config).request(post, first_mode(config))
