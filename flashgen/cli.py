@@ -8,14 +8,19 @@ import sys
 import unicodedata
 from collections.abc import Callable, Sequence
 from functools import wraps
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, TypeVar, get_args
 
 import click
 
 from flashgen import __version__
+from flashgen.config import GeneratorConfig, load_config
 from flashgen.errors import FlashgenError
-from flashgen.models import Post
+from flashgen.evaluate import format_report
+from flashgen.generate.llm import preview_request
+from flashgen.models import BuildResult, InputFormat, Post, ReadOptions
 from flashgen.pipeline import build as run_build
+from flashgen.pipeline import check_file, evaluate_inputs
 from flashgen.sources import read_posts
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,7 +36,7 @@ def _errors_as_one_line(func: F) -> F:
         except FlashgenError as exc:
             raise click.ClickException(str(exc)) from exc
         except KeyboardInterrupt:
-            click.echo("Interrupted; nothing was written.", err=True)
+            click.echo("Interrupted; no package was written (answers so far are cached).", err=True)
             sys.exit(130)
         except Exception as exc:
             if os.environ.get("FLASHGEN_DEBUG"):
@@ -49,6 +54,154 @@ inputs_argument = click.argument(
 )
 
 
+def read_options(func: F) -> F:
+    """How inputs are read (--format, --chat, --username), as one `read: ReadOptions` argument."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["read"] = ReadOptions(
+            format=kwargs.pop("input_format"),
+            chats=tuple(kwargs.pop("chats")),
+            username=kwargs.pop("username"),
+        )
+        return func(*args, **kwargs)
+
+    options = [
+        click.option(
+            "--format",
+            "input_format",
+            type=click.Choice(get_args(InputFormat)),
+            default="auto",
+            show_default=True,
+            help="Read every INPUT as this format; `auto` tells pasted posts, Telegram "
+            "Desktop exports (JSON, HTML) and Markdown notes apart by their content.",
+        ),
+        click.option(
+            "--chat",
+            "chats",
+            multiple=True,
+            metavar="NAME",
+            help="Read only this chat of an export (repeatable).  [default: a chat export's "
+            "chat; a full-account export's channels and Saved Messages]",
+        ),
+        click.option(
+            "--username",
+            metavar="NAME",
+            help="Public @username of the exported channel, to link posts as "
+            "https://t.me/NAME/ID instead of https://t.me/c/CHAT_ID/ID.",
+        ),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+# Option name → GeneratorConfig field; unset options (None) leave flashgen.toml and the
+# environment in charge.
+_GENERATOR_FLAGS = {
+    "generator_kind": "generator",
+    "base_url": "base_url",
+    "api_key": "api_key",
+    "model": "model",
+    "concurrency": "concurrency",
+    "timeout": "timeout",
+    "max_retries": "max_retries",
+    "reasks": "reasks",
+    "structured_output": "structured_output",
+    "temperature": "temperature",
+    "max_tokens": "max_tokens",
+    "language": "language",
+    "prompts": "prompts",
+    "cache_path": "cache",
+    "no_cache": "no_cache",
+}
+
+
+def generator_options(func: F) -> F:
+    """The card generator's options, merged with flashgen.toml and the environment into one
+    `generator: GeneratorConfig` argument (flags win)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        flags = {field: kwargs.pop(name) for name, field in _GENERATOR_FLAGS.items()}
+        kwargs["generator"] = load_config(flags)
+        return func(*args, **kwargs)
+
+    options = [
+        click.option(
+            "--generator",
+            "generator_kind",
+            type=click.Choice(["auto", "llm", "offline"]),
+            help="Where cards come from: `auto` uses the LLM when a base URL or API key is "
+            "configured, else the offline rules.  [default: auto]",
+        ),
+        click.option(
+            "--base-url",
+            metavar="URL",
+            help="OpenAI-compatible server, e.g. http://localhost:11434/v1 (env OPENAI_BASE_URL).",
+        ),
+        click.option(
+            "--api-key",
+            metavar="KEY",
+            help="API key (env OPENAI_API_KEY, which keeps it out of the process list); "
+            "never written anywhere.",
+        ),
+        click.option("--model", help="Model name (env FLASHGEN_MODEL).  [default: gpt-4o-mini]"),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 512),
+            help="Requests in flight at once.  [default: 8]",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(0, min_open=True),
+            help="Seconds to wait for one response.  [default: 120]",
+        ),
+        click.option(
+            "--max-retries",
+            type=click.IntRange(0, 20),
+            help="Retries of a request after 429, 5xx or a timeout, honouring retry-after.  "
+            "[default: 2]",
+        ),
+        click.option(
+            "--reasks",
+            type=click.IntRange(0, 10),
+            help="Times a reply that breaks the contract is sent back with the error.  "
+            "[default: 2]",
+        ),
+        click.option(
+            "--structured-output",
+            type=click.Choice(["auto", "json_schema", "json_object", "prompt"]),
+            help="How to ask for JSON; `auto` tries json_schema, then json_object with the "
+            "schema, then the schema in the prompt.  [default: auto]",
+        ),
+        click.option(
+            "--temperature", type=click.FloatRange(0, 2), help="Sampling temperature.  [default: 0]"
+        ),
+        click.option(
+            "--max-tokens",
+            type=click.IntRange(16),
+            help="Longest reply, in tokens.  [default: 4096]",
+        ),
+        click.option("--language", help="Language of the cards.  [default: the post's]"),
+        click.option(
+            "--prompts",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Folder of prompt templates (a copy of prompts/) to use instead.",
+        ),
+        click.option(
+            "--cache",
+            "cache_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Response cache file.  [default: .flashgen/cache.sqlite]",
+        ),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="flashgen")
 def main() -> None:
@@ -59,11 +212,12 @@ def main() -> None:
 @inputs_argument
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of post objects.")
 @_errors_as_one_line
-def posts(inputs: Sequence[str], as_json: bool) -> None:
+@read_options
+def posts(inputs: Sequence[str], as_json: bool, read: ReadOptions) -> None:
     """Show the posts flashgen reads from INPUT files and folders, after cleaning."""
-    found = read_posts(inputs)
+    found = read_posts(inputs, read)
     if as_json:
-        click.echo(json.dumps([_post_json(p) for p in found], ensure_ascii=False, indent=2))
+        _echo_json_array(found)
     else:
         click.echo(_posts_table(found))
 
@@ -86,20 +240,190 @@ def posts(inputs: Sequence[str], as_json: bool) -> None:
     "(default: SOURCE_DATE_EPOCH, else now).",
 )
 @_errors_as_one_line
-def build(inputs: Sequence[str], out_dir: str, timestamp: int | None) -> None:
+@generator_options
+@read_options
+def build(
+    inputs: Sequence[str],
+    out_dir: str,
+    timestamp: int | None,
+    generator: GeneratorConfig,
+    read: ReadOptions,
+) -> None:
     """Generate cards from INPUT files and folders and export them as an Anki package."""
-    result = run_build(inputs, out_dir, timestamp=timestamp)
+    progress = _Progress()
+    try:
+        result = run_build(
+            inputs, out_dir, timestamp=timestamp, generator=generator, progress=progress, read=read
+        )
+    finally:
+        progress.close()
     click.echo(
         f"{result.posts} posts → {result.cards} cards in {len(result.decks)} decks → {result.path}"
     )
+    _print_report(result)
+
+
+@main.command()
+@inputs_argument
+@click.option("--post", "post_id", required=True, help="Id of the post (see `flashgen posts`).")
+@click.option("--json", "as_json", is_flag=True, help="Print the request body as JSON.")
+@_errors_as_one_line
+@generator_options
+@read_options
+def prompt(
+    inputs: Sequence[str],
+    post_id: str,
+    as_json: bool,
+    generator: GeneratorConfig,
+    read: ReadOptions,
+) -> None:
+    """Show exactly the messages and schema that `build` would send for one post."""
+    request = preview_request(inputs, post_id, generator, read)
+    if as_json:
+        click.echo(json.dumps(request.body(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(request.render_text(), nl=False)
+
+
+@main.command()
+@click.argument("more_posts", nargs=-1, type=click.Path(path_type=str), metavar="[INPUT]...")
+@click.option(
+    "--posts",
+    "posts_inputs",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=str),
+    metavar="INPUT",
+    help="Posts the cards come from (files or folders; repeatable, or list several).",
+)
+@click.option(
+    "--cards",
+    "cards_file",
+    required=True,
+    type=click.Path(path_type=str),
+    metavar="FILE",
+    help="JSON array of {post_id, kind, question, answer, source_quote}.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print [{index, accepted, reasons}].")
+@_errors_as_one_line
+@generator_options
+@read_options
+def check(
+    more_posts: Sequence[str],
+    posts_inputs: Sequence[str],
+    cards_file: str,
+    as_json: bool,
+    generator: GeneratorConfig,
+    read: ReadOptions,
+) -> None:
+    """Judge cards written elsewhere against the quality gates, with each card's reasons."""
+    verdicts = check_file([*posts_inputs, *more_posts], cards_file, read=read, generator=generator)
+    if as_json:
+        click.echo(json.dumps([v.model_dump() for v in verdicts], ensure_ascii=False, indent=2))
+        return
+    for verdict in verdicts:
+        state = "accepted" if verdict.accepted else "rejected: " + ", ".join(verdict.reasons)
+        click.echo(f"#{verdict.index} {state}")
+    accepted = sum(v.accepted for v in verdicts)
+    click.echo(f"{accepted} of {len(verdicts)} cards accepted")
+
+
+@main.command(name="eval")
+@inputs_argument
+@click.option(
+    "--gold",
+    required=True,
+    type=click.Path(path_type=str),
+    metavar="FILE",
+    help="Gold key facts: [{post, facts: [{id, kind, anchors, answers, evidence}]}].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_errors_as_one_line
+@generator_options
+@read_options
+def eval_command(
+    inputs: Sequence[str],
+    gold: str,
+    as_json: bool,
+    generator: GeneratorConfig,
+    read: ReadOptions,
+) -> None:
+    """Measure the cards a build would make: key-fact recall, groundedness, duplicates,
+    answer lengths — per post and overall."""
+    progress = _Progress()
+    try:
+        report = evaluate_inputs(inputs, gold, generator=generator, progress=progress, read=read)
+    finally:
+        progress.close()
+    if as_json:
+        click.echo(report.model_dump_json(indent=2))
+    else:
+        click.echo(format_report(report))
+
+
+class _Progress:
+    """A progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._shown = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if not total or not sys.stderr.isatty():
+                return
+            self._bar = click.progressbar(length=total, label="Generating", file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(done - self._shown)
+        self._shown = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+def _print_report(result: BuildResult) -> None:
+    if result.generator == "llm":
+        cost = f"; ≈ ${result.cost:.4f}" if result.cost is not None else ""
+        mode = f" ({result.mode})" if result.mode else ""
+        click.echo(
+            f"LLM{mode}: {result.requests} requests, "
+            f"{result.cache_hits} cache hits, {len(result.failures)} failed posts; "
+            f"tokens {result.tokens_in} in / {result.tokens_out} out{cost}"
+        )
+    for post_id, reason in result.failures.items():
+        click.echo(f"failed: post {post_id}: {reason}", err=True)
     if result.rejected:
-        click.echo(f"{result.rejected} cards rejected by the checks", err=True)
+        reasons = ", ".join(
+            f"{reason} {count}"
+            for reason, count in sorted(result.rejections.items(), key=lambda kv: -kv[1])
+        )
+        click.echo(f"{result.rejected} cards rejected by the checks: {reasons}", err=True)
+        if result.report:
+            click.echo(f"rejected cards and their reasons: {result.report}", err=True)
+    for notice in result.notices:
+        click.echo(f"note: {notice}", err=True)
 
 
 def _post_json(post: Post) -> dict[str, Any]:
     data = post.model_dump()
     data["links"] = list(post.links)
     return data
+
+
+def _echo_json_array(found: Sequence[Post]) -> None:
+    """What json.dumps(found, indent=2) prints, written post by post, never as one string."""
+    if not found:
+        click.echo("[]")
+        return
+    click.echo("[")
+    last = len(found) - 1
+    for index, post in enumerate(found):
+        # Strings in JSON hold no raw newline, so every line can take the array's indent.
+        text = json.dumps(_post_json(post), ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        click.echo(f"  {text}," if index < last else f"  {text}")
+    click.echo("]")
 
 
 def _width(text: str) -> int:
@@ -126,7 +450,8 @@ def _posts_table(found: Sequence[Post]) -> str:
     for post in found:
         first = post.text.split("\n", 1)[0]
         rows.append((post.id, post.channel, (post.date or "-")[:10], str(len(post.text)), first))
-    widths = [14, 26, 10, 6, 60]
+    # Export ids (chat/message) and dates (2024-03-05) must show whole: --post takes them.
+    widths = [18, 26, 11, 6, 60]
     lines = [
         "  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows

@@ -107,6 +107,20 @@ class BuildResult(BaseModel):
     rejected: int = 0
     decks: list[str]
     path: str
+    report: str | None = None  # the rejected cards with their reasons, as JSON lines
+    # What made the cards, and for an LLM what it took: requests sent, answers taken from
+    # the cache, posts that got no cards (post id → reason), tokens, estimated US dollars.
+    generator: Literal["offline", "llm"] = "offline"
+    mode: str | None = None
+    requests: int = 0
+    cache_hits: int = 0
+    failures: dict[str, str] = Field(default_factory=dict)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float | None = None
+    # Why cards were rejected: reason → count; and one-line notes for the user.
+    rejections: dict[str, int] = Field(default_factory=dict)
+    notices: list[str] = Field(default_factory=list)
 
 
 class RawPost(BaseModel):
@@ -125,3 +139,19 @@ class RawPost(BaseModel):
     # Pasted posts carry a preview copy and a full copy of the body that must be merged.
     merge_copies: bool = False
     links: tuple[str, ...] = ()
+
+
+InputFormat = Literal["auto", "pasted", "json", "html", "markdown"]
+
+
+class ReadOptions(BaseModel):
+    """How inputs are read: which format, which chats of an export, how posts are linked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # "auto" tells formats apart by content; any other value forces that reader on every file.
+    format: InputFormat = "auto"
+    # Chat names to read from exports; empty means every channel and Saved Messages.
+    chats: tuple[str, ...] = ()
+    # The public @username of an exported channel, for https://t.me/<username>/<id> links.
+    username: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -191,3 +192,41 @@ def test_latin_terms(text: str, terms: list[str]) -> None:
 def test_similarity_ignores_punctuation_and_case() -> None:
     assert similarity("Сколько раундов SFT?", "сколько раундов sft") == 1.0
     assert similarity("Сколько раундов SFT?", "Какой коэффициент у NLL?") < 0.3
+
+
+def test_blocking_finds_the_same_duplicates_as_comparing_every_pair(
+    seed_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flashgen import read_posts
+    from flashgen.check import dedup
+    from flashgen.generate import generate_offline
+
+    posts = read_posts([seed_path])
+    cards = [c for p in posts for c in generate_offline(p)]
+    # Reworded twins of every third card, so there is something to find.
+    cards += [
+        c.model_copy(update={"question": c.question.replace(" ", "  ", 1) + " "})
+        for c in cards[::3]
+    ]
+    cards += [
+        c.model_copy(update={"question": c.question.replace("{{c1::", "Итак, {{c1::", 1)})
+        for c in cards[1::4]
+    ]
+    config = CheckConfig()
+    blocked = dedup.find_duplicates(cards, config)
+    monkeypatch.setattr(
+        dedup, "_blocking_keys", lambda features, cfg: [({"all"}, {"all"})] * len(features)
+    )
+    assert dedup.find_duplicates(cards, config) == blocked
+    assert len(blocked) > len(cards) // 4
+
+
+def test_thresholds_come_from_flashgen_toml(tmp_path: Path) -> None:
+    from flashgen.config import ConfigError, load_check_config
+
+    assert load_check_config(tmp_path) == CheckConfig()
+    (tmp_path / "flashgen.toml").write_text("[checks]\nmax_answer_words = 6\n", encoding="utf-8")
+    assert load_check_config(tmp_path).max_answer_words == 6
+    (tmp_path / "flashgen.toml").write_text("[checks]\nmax_answer_wrds = 6\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"checks\.max_answer_wrds"):
+        load_check_config(tmp_path)

@@ -129,7 +129,7 @@ def test_failed_build_keeps_the_existing_deck(tmp_path: Path, posts_file: Path) 
     )
     assert code != 0 and "missing.txt" in err
     assert (out_dir / "flashgen.apkg").read_bytes() == before
-    assert sorted(p.name for p in out_dir.iterdir()) == ["flashgen.apkg"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["flashgen.apkg", "flashgen.rejected.jsonl"]
 
 
 @pytest.mark.parametrize("command", sorted(main.commands))

@@ -6,15 +6,18 @@ any generator. Nothing is dropped silently: each rejection carries its reasons.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from flashgen.check.dedup import Embedder, find_duplicates
-from flashgen.check.rules import RULES, CheckConfig, card_reasons
+from flashgen.check.rules import RULES, CheckConfig, PostView, card_reasons
 from flashgen.check.text import normalize
+from flashgen.errors import InputError
 from flashgen.models import Card, Post, cloze_problem
 
 __all__ = [
@@ -22,11 +25,15 @@ __all__ = [
     "CheckConfig",
     "Embedder",
     "Rejection",
+    "Verdict",
     "card_from_fields",
     "card_identity",
+    "check_card_fields",
     "check_cards",
     "count_reasons",
+    "load_card_fields",
     "normalize",
+    "write_report",
 ]
 
 
@@ -57,9 +64,9 @@ def check_cards(
 ) -> tuple[list[Card], list[Rejection]]:
     """Split cards into the accepted and the rejected with their reasons, in input order."""
     config = config or CheckConfig()
-    texts = {post.id: normalize(post.text) for post in posts}
+    views = {post.id: PostView.of(post) for post in posts}
     cards = list(cards)
-    reasons = [card_reasons(card, texts.get(card.post_id), config) for card in cards]
+    reasons = [card_reasons(card, views.get(card.post_id), config) for card in cards]
     passing = [i for i, r in enumerate(reasons) if not r]
     duplicates = find_duplicates([cards[i] for i in passing], config, embed)
     for local, (reason, _) in duplicates.items():
@@ -93,3 +100,71 @@ def card_from_fields(fields: Mapping[str, Any], topic: str) -> Card | list[str]:
         elif data["kind"] == "basic" and not str(data["answer"]).strip():
             problems.append("empty-answer")
         return problems or ["invalid-card"]
+
+
+class Verdict(BaseModel):
+    """The judgement on one card of a card file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    index: int
+    accepted: bool
+    reasons: list[str]
+
+
+def load_card_fields(path: str | Path) -> list[dict[str, Any]]:
+    """A JSON array of card objects `{post_id, kind, question, answer, source_quote}`."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(path, "is not UTF-8 text") from exc
+    except json.JSONDecodeError as exc:
+        where = f"{path}:{exc.lineno}:{exc.colno}"
+        raise InputError(where, f"invalid JSON ({exc.msg})") from exc
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise InputError(path, "must hold a JSON array of card objects")
+    return data
+
+
+def check_card_fields(
+    posts: Iterable[Post],
+    cards: Sequence[Mapping[str, Any]],
+    config: CheckConfig | None = None,
+    embed: Embedder | None = None,
+) -> list[Verdict]:
+    """Verdicts for cards written elsewhere, malformed ones included, in input order."""
+    posts = list(posts)
+    channels = {post.id: post.channel for post in posts}
+    built: list[tuple[int, Card]] = []
+    verdicts = [Verdict(index=i, accepted=False, reasons=[]) for i in range(len(cards))]
+    for i, fields in enumerate(cards):
+        card = card_from_fields(fields, topic=channels.get(str(fields.get("post_id")), "unknown"))
+        if isinstance(card, Card):
+            built.append((i, card))
+        else:
+            verdicts[i].reasons = card
+    _, rejected = check_cards(posts, [card for _, card in built], config, embed)
+    reasons_by_card = {id(r.card): list(r.reasons) for r in rejected}
+    for i, card in built:
+        verdicts[i].reasons = reasons_by_card.get(id(card), [])
+        verdicts[i].accepted = not verdicts[i].reasons
+    return verdicts
+
+
+def write_report(rejected: Iterable[Rejection], path: Path) -> Path:
+    """Rejected cards as JSON lines (post, card, reasons), written atomically beside the decks."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.part")
+    with partial.open("w", encoding="utf-8") as out:
+        for rejection in rejected:
+            record = {
+                "post_id": rejection.card.post_id,
+                "card": rejection.card.model_dump(mode="json"),
+                "reasons": list(rejection.reasons),
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    partial.replace(path)
+    return path

@@ -8,19 +8,25 @@ directions — has a different question and a different answer, so it is kept.
 from __future__ import annotations
 
 import math
+import operator
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from flashgen.check.rules import CardText, CheckConfig, card_text
-from flashgen.check.text import normalize, similarity, words
+from flashgen.check.text import normalize, number_values, shingles, words
 from flashgen.models import Card
 
 Embedder = Callable[[list[str]], list[list[float]]]
 
 
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
+def _unit(vector: Sequence[float]) -> list[float]:
+    norm = math.sqrt(sum(x * x for x in vector))
+    return [x / norm for x in vector] if norm else list(vector)
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return sum(map(operator.mul, a, b))
 
 
 def _answer(text: CardText) -> str:
@@ -32,51 +38,161 @@ def _plain(text: str) -> str:
     return " ".join(words(normalize(text)))
 
 
-def _better(a: Card, b: Card) -> bool:
-    """Whether card a is better than card b: shorter answers recall more reliably (C4)."""
-    return sum(len(words(x)) for x in a.answers) < sum(len(words(x)) for x in b.answers)
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
+
+
+@dataclass
+class _Features:
+    """What the near-duplicate test compares, computed once per card."""
+
+    kind: str
+    prompt_shingles: set[str]
+    prompt_words: set[str]
+    items: set[str]
+    answer_shingles: set[str]
+    answer_words: set[str]
+    numbers: set[float]
+    effort: int  # words to recall; fewer is better (C4)
+
+    @classmethod
+    def of(cls, card: Card, text: CardText) -> _Features:
+        answer = _answer(text)
+        return cls(
+            kind=card.kind,
+            prompt_shingles=shingles(text.prompt),
+            prompt_words=set(words(normalize(text.prompt))),
+            items={_plain(x) for x in text.answers},
+            answer_shingles=shingles(answer),
+            answer_words=set(words(normalize(answer))),
+            numbers=number_values(answer),
+            effort=sum(len(words(x)) for x in text.answers),
+        )
+
+
+def _near_by_text(a: _Features, b: _Features, config: CheckConfig) -> bool:
+    question = max(
+        _jaccard(a.prompt_shingles, b.prompt_shingles), _jaccard(a.prompt_words, b.prompt_words)
+    )
+    if question < config.near_question_similarity:
+        return False
+    if len(a.items) > 1 or len(b.items) > 1:
+        # Cloze notes with several deletions are the same only if they ask the same set.
+        return _jaccard(a.items, b.items) >= config.near_answer_similarity
+    # «шесть» and "6" are one answer.
+    if a.numbers and a.numbers == b.numbers:
+        return True
+    chars = _jaccard(a.answer_shingles, b.answer_shingles)
+    smaller = min(len(a.answer_words), len(b.answer_words))
+    contained = len(a.answer_words & b.answer_words) / smaller if smaller else chars
+    return max(chars, contained) >= config.near_answer_similarity
+
+
+def _rarest(tokens: set[str], counts: Counter[str], threshold: float) -> set[str]:
+    """Prefix filtering: two sets with Jaccard >= t share one of the first n - ceil(t·n) + 1
+    tokens of each, tokens ordered rarest first."""
+    ordered = sorted(tokens, key=lambda token: (counts[token], token))
+    return set(ordered[: max(len(ordered) - math.ceil(threshold * len(ordered)) + 1, 1)])
+
+
+def _blocking_keys(
+    features: Sequence[_Features], config: CheckConfig
+) -> list[tuple[set[str], set[str]]]:
+    """(question keys, answer keys) per card: a near pair shares one key of each kind.
+
+    Questions: prefix-filtered shingles and words, the two measures the question test takes
+    the larger of. Answers: prefix-filtered shingles, plus every word, item and number, which
+    cover containment, same sets and «шесть» = 6.
+    """
+    counts: Counter[str] = Counter()
+    for f in features:
+        counts.update(f"s:{x}" for x in f.prompt_shingles)
+        counts.update(f"w:{x}" for x in f.prompt_words)
+        counts.update(f"a:{x}" for x in f.answer_shingles)
+    out = []
+    for f in features:
+        question = {f"k:{f.kind}"} if not f.prompt_shingles else set()
+        question |= _rarest(
+            {f"s:{x}" for x in f.prompt_shingles}, counts, config.near_question_similarity
+        )
+        question |= _rarest(
+            {f"w:{x}" for x in f.prompt_words}, counts, config.near_question_similarity
+        )
+        answer = _rarest(
+            {f"a:{x}" for x in f.answer_shingles}, counts, config.near_answer_similarity
+        )
+        answer |= {f"aw:{x}" for x in f.answer_words} | {f"i:{x}" for x in f.items}
+        answer |= {f"#{float(n)}" for n in f.numbers}
+        out.append((question, answer))
+    return out
 
 
 def find_duplicates(
     cards: Sequence[Card], config: CheckConfig, embed: Embedder | None = None
 ) -> dict[int, tuple[str, int]]:
-    """Index of each duplicate card → (reason, index of the card kept in its place)."""
+    """Index of each duplicate card → (reason, index of the card kept in its place).
+
+    Each card is compared only with the cards kept so far: with shingles, only those whose
+    question and answer can both reach their thresholds (blocking keys keep a large build
+    fast); with embeddings, every kept card of the same kind.
+    """
     texts = [card_text(card) for card in cards]
+    features = [_Features.of(card, text) for card, text in zip(cards, texts, strict=True)]
     vectors: list[tuple[list[float], list[float]]] | None = None
     if embed is not None and cards:
-        flat = embed([t.prompt for t in texts] + [_answer(t) for t in texts])
+        flat = [_unit(v) for v in embed([t.prompt for t in texts] + [_answer(t) for t in texts])]
         vectors = list(zip(flat[: len(cards)], flat[len(cards) :], strict=True))
 
     def near(i: int, j: int) -> bool:
-        if cards[i].kind != cards[j].kind:
+        if features[i].kind != features[j].kind:
             return False
         if vectors is not None:
             threshold = config.embedding_similarity
             return (
-                _cosine(vectors[i][0], vectors[j][0]) >= threshold
-                and _cosine(vectors[i][1], vectors[j][1]) >= threshold
+                _dot(vectors[i][0], vectors[j][0]) >= threshold
+                and _dot(vectors[i][1], vectors[j][1]) >= threshold
             )
-        return (
-            similarity(texts[i].prompt, texts[j].prompt) >= config.near_question_similarity
-            and similarity(_answer(texts[i]), _answer(texts[j]), containment=True)
-            >= config.near_answer_similarity
-        )
+        return _near_by_text(features[i], features[j], config)
 
+    blocking = _blocking_keys(features, config)
     exact: dict[str, int] = {}
-    kept: list[int] = []
+    slot_of: dict[int, int] = {}  # kept card → its place in input order
+    by_question: dict[str, set[int]] = defaultdict(set)
+    by_answer: dict[str, set[int]] = defaultdict(set)
     dropped: dict[int, tuple[str, int]] = {}
+
+    def keep(i: int, slot: int) -> None:
+        slot_of[i] = slot
+        for key in blocking[i][0]:
+            by_question[key].add(i)
+        for key in blocking[i][1]:
+            by_answer[key].add(i)
+
+    def forget(i: int) -> int:
+        for key in blocking[i][0]:
+            by_question[key].discard(i)
+        for key in blocking[i][1]:
+            by_answer[key].discard(i)
+        return slot_of.pop(i)
+
     for i, card in enumerate(cards):
         key = f"{card.kind}\n{_plain(texts[i].prompt)}\n{_plain(_answer(texts[i]))}"
         if key in exact:
             dropped[i] = ("duplicate", exact[key])
             continue
-        twin = next((k for k in kept if near(i, k)), None)
+        if vectors is not None:
+            candidates: set[int] = set(slot_of)
+        else:
+            questions = set().union(*(by_question.get(k, ()) for k in blocking[i][0]))
+            answers = set().union(*(by_answer.get(k, ()) for k in blocking[i][1]))
+            candidates = questions & answers
+        twin = min((k for k in candidates if near(i, k)), key=slot_of.__getitem__, default=None)
         if twin is None:
             exact[key] = i
-            kept.append(i)
-        elif _better(card, cards[twin]):
+            keep(i, i)
+        elif features[i].effort < features[twin].effort:
             # The newcomer is the better card: it takes the earlier one's place.
-            kept[kept.index(twin)] = i
+            keep(i, forget(twin))
             exact[key] = i
             dropped[twin] = ("near-duplicate", i)
             for j, (reason, keeper) in list(dropped.items()):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pydantic import BaseModel, ConfigDict, Field
 
 from flashgen.check.text import latin_terms, normalize, number_values, words
-from flashgen.models import CLOZE_RE, Card
+from flashgen.models import CLOZE_RE, Card, Post
 
 
 class CheckConfig(BaseModel):
@@ -22,7 +22,7 @@ class CheckConfig(BaseModel):
 
     max_answer_words: int = Field(15, ge=1)
     # Near-duplicates: both the question and the answer must be at least this close.
-    near_question_similarity: float = Field(0.6, ge=0, le=1)
+    near_question_similarity: float = Field(0.5, ge=0, le=1)
     near_answer_similarity: float = Field(0.8, ge=0, le=1)
     # Cosine threshold when the server offers /v1/embeddings (SemDedup uses ~0.93).
     embedding_similarity: float = Field(0.93, ge=0, le=1)
@@ -49,7 +49,7 @@ def card_text(card: Card) -> CardText:
     )
 
 
-Rule = Callable[[Card, CardText, str, CheckConfig], bool]
+Rule = Callable[[Card, CardText, "PostView", CheckConfig], bool]
 RULES: dict[str, Rule] = {}
 
 
@@ -69,25 +69,26 @@ def _any(patterns: list[str], text: str) -> bool:
 
 
 @rule("quote-not-in-post")
-def _quote(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
-    return normalize(card.source_quote) not in post
+def _quote(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool:
+    return normalize(card.source_quote) not in post.text
 
 
 @rule("number-not-in-post")
-def _numbers(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
-    stated = number_values(post)
+def _numbers(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool:
+    stated = number_values(post.text)
     return any(not number_values(a) <= stated for a in text.answers)
 
 
 @rule("term-not-in-post")
-def _terms(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
-    return any(normalize(term) not in post for a in text.answers for term in latin_terms(a))
+def _terms(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool:
+    return any(normalize(t) not in post.text for a in text.answers for t in latin_terms(a))
 
 
 # --- atomicity and length (C1, C4, C5) ------------------------------------------------
 
 _JOINED_QUESTIONS = [
-    r"\bи\s+(?:почему|зачем|как|где|когда|сколько|что\s+такое)\b",
+    r"\bи\s+(?:(?:с|в|на|о|об|по|для|из|к|от|за|у)\s+)?(?:почему|зачем|как|где|когда|сколько|"
+    r"что|чем|чего|чему|кто|кого|кому|каков\w*|как(?:ой|ая|ое|ие|им|их|ую|ого|ому))\b",
     r"\bа\s+также\b",
     r"\band\s+(?:why|how|what|when|where|which)\b",
     r"\bas\s+well\s+as\b",
@@ -95,14 +96,14 @@ _JOINED_QUESTIONS = [
 
 
 @rule("multiple-questions")
-def _multiple(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+def _multiple(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool:
     if card.kind == "cloze":
         return False
     return card.question.count("?") > 1 or _any(_JOINED_QUESTIONS, card.question)
 
 
 @rule("answer-too-long")
-def _too_long(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+def _too_long(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool:
     return any(len(words(a)) > config.max_answer_words for a in text.answers)
 
 
@@ -113,17 +114,16 @@ _LIST_QUESTIONS = [
 
 
 @rule("unordered-list")
-def _unordered(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+def _unordered(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool:
     if card.kind == "cloze":
         return False
     if _any(_LIST_QUESTIONS, card.question):
         return True
-    items = [
-        item
-        for item in re.split(r"[,;\n•·]|\s+(?:и|and|or|или)\s+", card.answer)
-        if item.strip(" .-–—")
-    ]
-    return len(items) >= 3
+    # A set reads "A, B and C": comma-separated items, the last joined by a conjunction.
+    items = [item for item in re.split(r"[,;\n•·]", card.answer) if item.strip(" .-–—")]
+    if len(items) >= 2:
+        items[-1:] = re.split(r"\s+(?:и|а также|and|or|или)\s+", items[-1])
+    return len(items) >= 3 and all(len(words(item)) <= 4 for item in items)
 
 
 # --- recall (C2, C3) ------------------------------------------------------------------
@@ -139,7 +139,7 @@ _YES_NO_ANSWER = re.compile(r"^\s*(?:да|нет|yes|no|true|false|верно|н
 
 
 @rule("yes-no-question")
-def _yes_no(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+def _yes_no(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool:
     if card.kind == "basic" and _YES_NO_ANSWER.match(card.answer):
         return True
     return card.kind == "basic" and _any(_YES_NO, card.question)
@@ -152,7 +152,7 @@ _STOP = frozenset(
 
 
 @rule("answer-in-question")
-def _given_away(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+def _given_away(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool:
     if card.kind == "cloze":
         # Card cN shows every other deletion as text: its answer must not stand there too.
         deletions = list(CLOZE_RE.finditer(card.question))
@@ -186,13 +186,15 @@ def _contains_words(haystack: str, needle: str) -> bool:
 
 
 @rule("empty-answer")
-def _empty(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+def _empty(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool:
     return any(not a.strip(" .-–—") for a in text.answers)
 
 
 _VAGUE = [
     r"^\s*(?:расскажи(?:те)?|опиши(?:те)?|охарактеризуй(?:те)?|объясни(?:те)?\s+вс[её])\b",
     r"^\s*что\s+(?:вы|ты)\s+знае(?:те|шь)\b",
+    r"^\s*что\s+(?:можно\s+сказать|известно|интересного)\s",
+    r"^\s*what\s+(?:can\s+(?:you|we|be)\s+(?:say|said)|is\s+known|is\s+interesting)\b",
     r"^\s*(?:каковы|какие)\s+(?:особенности|характеристики|свойства)\b",
     r"^\s*(?:tell\s+(?:me|us)|describe|explain\s+everything)\b",
     r"^\s*what\s+do\s+you\s+know\b",
@@ -201,7 +203,7 @@ _VAGUE = [
 
 
 @rule("vague-question")
-def _vague(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+def _vague(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool:
     return card.kind == "basic" and _any(_VAGUE, card.question)
 
 
@@ -211,7 +213,8 @@ _SOURCE_REFERENCES = [
     r"\bв\s+(?:этом\s+|данном\s+)?(?:посте|статье|тексте|обзоре|докладе|видео)\b",
     r"\bавтор(?:а|у|ом|е|ы|ов)?\b",
     r"\bупомянут",
-    r"\b(?:in|from)\s+(?:this|the)\s+(?:article|post|text|paper\s+above|video|talk)\b",
+    r"\b(?:in|from)\s+the\s+(?:article|post|text|video|talk)\b",
+    r"\bthis\s+(?:article|post|text|paper|video|talk|write-?up)\b",
     r"\bthe\s+author\b",
     r"\bthis\s+post\b",
     r"\bmentioned\b",
@@ -224,12 +227,12 @@ _DEMONSTRATIVES = [
 
 
 @rule("not-self-contained")
-def _not_self_contained(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
+def _not_self_contained(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool:
     if _any(_SOURCE_REFERENCES, text.full):
         return True
     # A cloze shows its sentence around the gap, which names what "this method" is; only an
     # opening demonstrative leaves the learner guessing.
-    scope = " ".join(text.prompt.split()[:4]) if card.kind == "cloze" else text.full
+    scope = " ".join(text.prompt.split()[:2]) if card.kind == "cloze" else text.full
     return _any(_DEMONSTRATIVES, scope)
 
 
@@ -250,14 +253,47 @@ _ABOUT_CHANNEL = [
 ]
 
 
+# The channel as a subject: its name, signature, hashtags (singular: "каналы" in a CNN are
+# not a Telegram channel, nor is "per-channel" quantisation).
+_CHANNEL_WORD = [
+    r"(?<![-\w])канал(?:а|у|ом|е)?\b",
+    r"(?<![-\w])(?<!per\s)channel(?:'s)?\b(?!-)",
+    r"(?<![\w@])@[A-Za-z]\w{3,}",
+    r"\btelegram\b",
+]
+
+
 @rule("about-channel")
-def _about_channel(card: Card, text: CardText, post: str, config: CheckConfig) -> bool:
-    return _any(_ABOUT_CHANNEL, text.full)
+def _about_channel(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool:
+    if _any(_ABOUT_CHANNEL, text.full):
+        return True
+    if card.kind == "basic" and (
+        _any(_CHANNEL_WORD, text.full) or re.fullmatch(r"\s*#\w+\s*", card.answer)
+    ):
+        return True
+    return post.channel is not None and post.channel in normalize(text.full)
 
 
-def card_reasons(card: Card, post_text: str | None, config: CheckConfig) -> list[str]:
-    """Every rule the card breaks; post_text is the normalised text of its post."""
-    if post_text is None:
+class PostView(BaseModel):
+    """A post as the rules see it: normalised text, and its channel name when it is one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    channel: str | None
+
+    @classmethod
+    def of(cls, post: Post) -> PostView:
+        # A file name standing in for a channel ("notes") is too common a word to match on.
+        name = post.channel.strip()
+        named = len(name) >= 4 and (not name.isascii() or not name.islower() or " " in name)
+        return cls(text=normalize(post.text), channel=normalize(name) if named else None)
+
+
+def card_reasons(card: Card, post: Post | PostView | None, config: CheckConfig) -> list[str]:
+    """Every rule the card breaks."""
+    if post is None:
         return ["unknown-post"]
+    view = post if isinstance(post, PostView) else PostView.of(post)
     text = card_text(card)
-    return [name for name, check in RULES.items() if check(card, text, post_text, config)]
+    return [name for name, check in RULES.items() if check(card, text, view, config)]

@@ -71,8 +71,10 @@ def number_values(text: str) -> set[float]:
             values.add(value * _MULTIPLIERS[unit])
     # The digits are blanked first, so «576 тысяч» does not also count as «тысяч» = 1000.
     for word in words(_DIGITS_RE.sub(" ", folded)):
-        if word in _WORD_VALUE:
-            values.add(_WORD_VALUE[word])
+        # "five-point", «пяти-балльной»: a number word may open a compound.
+        for part in word.split("-"):
+            if part in _WORD_VALUE:
+                values.add(_WORD_VALUE[part])
     return values
 
 
@@ -86,7 +88,7 @@ _COMMON_EN = frozenset(
     also just very first second third last new old same other such via using used use uses
     instead rather only its their them our your his her""".split()
 )
-_LATIN_RE = re.compile(r"(?<![\w])[A-Za-z][A-Za-z0-9]*(?:[-+.'][A-Za-z0-9]+)*")
+_LATIN_RE = re.compile(r"(?<![\w])[A-Za-z][A-Za-z0-9_]*(?:[-+.'][A-Za-z0-9_]+)*")
 _CYRILLIC_RE = re.compile(r"[А-Яа-яЁё]")
 
 
@@ -104,7 +106,7 @@ def latin_terms(text: str) -> list[str]:
             continue
         if (
             cyrillic
-            or re.search(r"[A-Z0-9]", token[1:])
+            or re.search(r"[A-Z0-9_]", token[1:])
             or (token[0].isupper() and token.lower() not in _COMMON_EN)
         ):
             terms.append(token)

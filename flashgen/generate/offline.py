@@ -11,11 +11,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from flashgen.check.rules import PostView
+from flashgen.check.text import normalize
 from flashgen.clean import URL_RE
-from flashgen.models import Card, Post
+from flashgen.models import CLOZE_RE, Card, Post, cloze_deletions
 
-MAX_DELETIONS = 3
-MIN_WORDS, MAX_WORDS = 5, 45
+MAX_DELETIONS = 5
+MIN_WORDS, MAX_WORDS = 4, 35
 MAX_LIST_ITEM_WORDS = 10
 MAX_HEAD_WORDS = 5
 
@@ -43,16 +45,18 @@ _NUMBER_WORDS = (
     "two|three|four|five|six|seven|eight|nine|ten|twelve|hundred|thousand"
 )
 NUMBER_WORD_RE = re.compile(rf"(?<![\w-])(?:{_NUMBER_WORDS})(?![\w-])", re.IGNORECASE)
-_LATIN_TOKEN = r"[A-Za-z][A-Za-z0-9]*(?:[-+.'][A-Za-z0-9]+)*"
+_LATIN_TOKEN = r"[A-Za-z][A-Za-z0-9_]*(?:[-+.'][A-Za-z0-9_]+)*"
 # A version number belongs to the name before it (LLaMA 3.1), so it is never split off.
 LATIN_TERM_RE = re.compile(
-    rf"(?<![\w@#/.:-]){_LATIN_TOKEN}(?:\s{_LATIN_TOKEN}){{0,3}}(?:\s\d+(?:\.\d+)*(?![\w.,]))?(?![\w-])"
+    rf"(?<![\w@#/.:-]){_LATIN_TOKEN}(?:\s{_LATIN_TOKEN}){{0,3}}(?:\s\d+(?:\.\d+)*(?!\w|[.,]\d))?(?![\w-])"
 )
 CYRILLIC_RE = re.compile(r"[А-Яа-яЁё]")
 DEFINITION_RU_RE = re.compile(r"^(?P<x>.{2,80}?)\s+[—–-]\s+это\s+(?P<y>.+?)[.!]?$")
 DEFINITION_EN_RE = re.compile(
     r"^(?P<x>[A-Z][^,;]{1,60}?)\s+(?:is|are)\s+(?P<y>(?:a|an|the)\s.+?)[.!]?$"
 )
+INLINE_ITEM_RE = re.compile(r"(?:(?<=\s)|(?<=^)|(?<=:))\(?(?P<n>\d)\)\s+")
+QUOTED_RE = re.compile(r"[«\"]([^«»\"]{2,80})[»\"]")
 LIST_ITEM_RE = re.compile(r"^\s*\(?(?P<n>\d{1,2})[.)]\s+(?P<item>\S.*)$")
 HEAD_RE = re.compile(r"^(?P<head>.+?)(?:\s+[—–-]\s+|:\s+)(?P<rest>.+)$")
 SENTENCE_END_RE = re.compile(r"(?<=[.!?…])\s+(?=[«\"(A-ZА-ЯЁ0-9])")
@@ -64,7 +68,10 @@ NOISE_SENTENCE_RE = re.compile(
     re.IGNORECASE,
 )
 HASHTAG_RE = re.compile(r"(?<![\w#])#([\w]+)")
-_CODE_LINE_RE = re.compile(r"[=(){}\[\];]|^\s*(?:def|class|return|import|from)\b")
+# Code: brackets and assignments, keywords, or a line that is one string literal.
+_CODE_LINE_RE = re.compile(
+    r"[=(){}\[\];]|^\s*(?:def|class|return|import|from)\b|^\s*[\"'].*[\"'],?\s*$"
+)
 _STOP_LATIN = frozenset(
     {"a", "an", "the", "and", "or", "of", "in", "on", "to", "is", "are", "it", "ps", "et", "al"}
 )
@@ -126,36 +133,38 @@ def _number_spans(sentence: str) -> list[_Span]:
     return spans
 
 
-def _term_spans(sentence: str, common: set[str]) -> list[_Span]:
-    """Latin-script terms in a sentence written mostly in Cyrillic, minus the post's subject."""
-    if not CYRILLIC_RE.search(sentence):
-        return []
+def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> list[_Span]:
+    """Terms worth recalling: quoted titles, and Latin-script names in a Russian sentence
+    (acronyms and mixed-case names in an English one). A term that names what the whole
+    post is about is deleted only where it first appears; elsewhere it is the cue."""
     masked = _masked(sentence)
-    spans = []
+    # A quoted name or title; a single quoted lowercase word ("до") is emphasis, not a name.
+    spans = [
+        _Span(m.start(1), m.end(1))
+        for m in QUOTED_RE.finditer(masked)
+        if _words(m.group(1)) <= MAX_HEAD_WORDS + 1
+        and (_words(m.group(1)) >= 2 or m.group(1)[:1].isupper())
+    ]
+    cyrillic = bool(CYRILLIC_RE.search(sentence))
     for match in LATIN_TERM_RE.finditer(masked):
         term = match.group(0)
-        first_word = term.split()[0].lower()
-        if len(term) < 2 or first_word in _STOP_LATIN or _term_key(term) in common:
+        first_word = term.split()[0]
+        if len(term) < 2 or first_word.lower() in _STOP_LATIN or " et al" in term:
             continue
-        if " et al" in term:  # "Long et al." names authors, not a term
+        key = _term_key(term)
+        if key in common and key not in allowed_common:
             continue
+        if not cyrillic:
+            # In English every word is Latin: only names stand out (DPO, PyTorch, GPT-4).
+            named = [w for w in term.split() if re.search(r"[A-Z0-9_].*[A-Z0-9_]|^[a-z]+[A-Z]", w)]
+            if not named or match.start() == 0:
+                continue
         spans.append(_Span(match.start(), match.end()))
     return spans
 
 
 def _term_key(term: str) -> str:
     return re.sub(r"[^a-z0-9]", "", term.lower().split()[0])
-
-
-def _common_terms(post: Post) -> set[str]:
-    """Terms that name what the whole post is about (in 3+ sentences): a cue, not an answer."""
-    counts: dict[str, int] = {}
-    for line in post.text.split("\n"):
-        for sentence in split_sentences(line):
-            seen = {_term_key(m.group(0)) for m in LATIN_TERM_RE.finditer(_masked(sentence))}
-            for key in seen:
-                counts[key] = counts.get(key, 0) + 1
-    return {key for key, count in counts.items() if count >= 3}
 
 
 def _definition_span(sentence: str) -> _Span | None:
@@ -172,8 +181,9 @@ def _definition_span(sentence: str) -> _Span | None:
 
 
 def _non_overlapping(spans: list[_Span]) -> list[_Span]:
+    """Spans in priority order, dropping any that overlaps one kept earlier."""
     kept: list[_Span] = []
-    for span in sorted(spans, key=lambda s: (s.start, -(s.end - s.start))):
+    for span in spans:
         if all(span.start >= k.end or span.end <= k.start for k in kept):
             kept.append(span)
     return kept
@@ -189,27 +199,129 @@ def _cloze(text: str, spans: list[_Span], first: int = 1) -> str:
     return "".join(out)
 
 
+def hide_repeats(cloze: str) -> str:
+    """Hide every other occurrence of an answer under the same cN, so no card shows its answer.
+
+    "{{c2::Quality}} … quality * difficulty" would give card 2 away; Anki hides all
+    deletions that share a number, so the repeat becomes {{c2::quality}} as well.
+    """
+    for match in list(CLOZE_RE.finditer(cloze)):
+        number, answer = match.group(1), match.group(2)
+        if len(answer.strip()) < 2:
+            continue
+        pattern = re.compile(rf"(?<!\w){re.escape(answer)}(?!\w)", re.IGNORECASE)
+        wrap = f"{{{{c{number}::\\g<0>}}}}"
+        out: list[str] = []
+        pos = 0
+        for deletion in CLOZE_RE.finditer(cloze):
+            out.append(pattern.sub(wrap, cloze[pos : deletion.start()]))
+            out.append(deletion.group(0))
+            pos = deletion.end()
+        out.append(pattern.sub(wrap, cloze[pos:]))
+        cloze = "".join(out)
+    return cloze
+
+
 def _safe(answer: str) -> bool:
     return bool(answer.strip()) and "::" not in answer and "{" not in answer and "}" not in answer
 
 
-def sentence_cloze(sentence: str, common: set[str], numbers_only: bool = False) -> str | None:
+def _statement(sentence: str) -> bool:
+    """Whether a sentence can carry a card: a statement of sensible length, not noise or code."""
+    if sentence.rstrip().endswith("?") or _words(sentence) < MIN_WORDS:
+        return False
+    # " | " joins a link preview's title to its site name: a heading, not a statement.
+    return not (NOISE_SENTENCE_RE.search(sentence) or _is_code(sentence) or " | " in sentence)
+
+
+def sentence_cloze(
+    sentence: str,
+    common: set[str],
+    allowed_common: set[str] | None = None,
+    skip: set[str] | None = None,
+    numbers_only: bool = False,
+) -> str | None:
     """The cloze text for one sentence, or None when it states no fact worth a card.
 
-    `numbers_only` is for sentences a list card already covers: only a number is news there.
+    Numbers come first, then terms; a definition only where neither is. `skip` is a
+    term a list card already asks for; `numbers_only` keeps only number deletions.
     """
-    words = _words(sentence)
-    if words < MIN_WORDS or words > MAX_WORDS or sentence.rstrip().endswith("?"):
+    return next(iter(sentence_clozes(sentence, common, allowed_common, skip, numbers_only)), None)
+
+
+def sentence_clozes(
+    sentence: str,
+    common: set[str],
+    allowed_common: set[str] | None = None,
+    skip: set[str] | None = None,
+    numbers_only: bool = False,
+) -> list[str]:
+    """The cloze texts of one sentence: one over its numbers, one over its terms.
+
+    Numbers and terms are separate notes, so a number card shows the sentence's names as
+    its cue and the other way round.
+    """
+    if not _statement(sentence) or _words(sentence) > MAX_WORDS:
+        return []
+    groups = [_number_spans(sentence)]
+    if not numbers_only:
+        terms = _term_spans(sentence, allowed_common or set(), common)
+        groups.append([t for t in terms if sentence[t.start : t.end] not in (skip or set())])
+        if not any(groups):
+            definition = _definition_span(sentence)
+            groups = [[definition] if definition else []]
+    taken: list[_Span] = []
+    out = []
+    for group in groups:
+        kept = [
+            s
+            for s in _non_overlapping(taken + group)[len(taken) :]
+            if _safe(sentence[s.start : s.end])
+        ]
+        kept = _not_inside_others(sentence, kept)[:MAX_DELETIONS]
+        taken.extend(kept)
+        if kept:
+            out.append(hide_repeats(_cloze(sentence, kept)))
+    return out
+
+
+def _not_inside_others(text: str, spans: list[_Span]) -> list[_Span]:
+    """Drop a deletion whose answer stands inside another ("лучше" in "сильно лучше"):
+    the other card would show it."""
+    answers = [text[s.start : s.end].casefold() for s in spans]
+    return [
+        span
+        for span, answer in zip(spans, answers, strict=True)
+        if not any(
+            other != answer and re.search(rf"(?<!\w){re.escape(answer)}(?!\w)", other)
+            for other in answers
+        )
+    ]
+
+
+def clauses(sentence: str) -> list[str]:
+    """A long sentence cut at commas, semicolons and dashes into clauses of sensible length."""
+    parts = re.split(r"(?<=[,;:])\s+|\s+(?=[–—]\s)", sentence)
+    return [p.strip(" ,;:–—") for p in parts if MIN_WORDS <= _words(p) <= MAX_WORDS]
+
+
+def inline_list_cloze(sentence: str) -> str | None:
+    """One cloze over an enumeration inside a sentence: "1) A, 2) B и 3) C"."""
+    markers = list(INLINE_ITEM_RE.finditer(sentence))
+    numbers = [int(m.group("n")) for m in markers]
+    if len(markers) < 2 or numbers != list(range(1, len(markers) + 1)):
         return None
-    # " | " joins a link preview's title to its site name: a heading, not a statement.
-    if NOISE_SENTENCE_RE.search(sentence) or _is_code(sentence) or " | " in sentence:
+    spans = []
+    for i, marker in enumerate(markers):
+        end = markers[i + 1].start() if i + 1 < len(markers) else len(sentence)
+        item = sentence[marker.end() : end]
+        trimmed = re.sub(r"(?:[,;]?\s+(?:и|а также|and|or|или))?[\s,;.]*$", "", item)
+        if not trimmed or _words(trimmed) > MAX_LIST_ITEM_WORDS or not _safe(trimmed):
+            return None
+        spans.append(_Span(marker.end(), marker.end() + len(trimmed)))
+    if not _statement(sentence):
         return None
-    spans = _non_overlapping(_number_spans(sentence))
-    if not spans and not numbers_only:
-        definition = _definition_span(sentence)
-        spans = [definition] if definition else _non_overlapping(_term_spans(sentence, common))
-    spans = [s for s in spans if _safe(sentence[s.start : s.end])][:MAX_DELETIONS]
-    return _cloze(sentence, spans) if spans else None
+    return _cloze(sentence, spans)
 
 
 def _list_blocks(lines: list[str]) -> Iterator[tuple[int, int]]:
@@ -231,6 +343,15 @@ def _list_blocks(lines: list[str]) -> Iterator[tuple[int, int]]:
         i = max(j, i + 1)
 
 
+def _item_span(item: str) -> _Span | None:
+    """What a list item's deletion covers: its head term, else the whole short item."""
+    head = HEAD_RE.match(item)
+    if head and _words(head.group("head")) <= MAX_HEAD_WORDS:
+        return _Span(head.start("head"), head.end("head"))
+    body = item.rstrip(" .;,")
+    return _Span(0, len(body)) if _words(body) <= MAX_LIST_ITEM_WORDS else None
+
+
 def list_cloze(intro: str | None, items: list[str]) -> str | None:
     """One cloze over an ordered list: a deletion per item, of its head term when it has one."""
     out = [intro] if intro else []
@@ -238,32 +359,53 @@ def list_cloze(intro: str | None, items: list[str]) -> str | None:
         match = LIST_ITEM_RE.match(line)
         assert match is not None
         item = match.group("item")
-        marker = line[: match.start("item")]
-        head = HEAD_RE.match(item)
-        if head and _words(head.group("head")) <= MAX_HEAD_WORDS:
-            span = _Span(head.start("head"), head.end("head"))
-        else:
-            body = item.rstrip(" .;,")
-            if _words(body) > MAX_LIST_ITEM_WORDS:
-                return None
-            span = _Span(0, len(body))
-        if not _safe(item[span.start : span.end]):
+        span = _item_span(item)
+        if span is None or not _safe(item[span.start : span.end]):
             return None
-        out.append(marker + _cloze(item, [span], first=number))
-    return "\n".join(out)
+        out.append(line[: match.start("item")] + _cloze(item, [span], first=number))
+    return hide_repeats("\n".join(out))
+
+
+@dataclass
+class _Sentence:
+    line: int
+    text: str
+    skip: str | None  # the head a list card already deletes
+
+
+def _sentences(lines: list[str], list_heads: dict[int, str | None]) -> list[_Sentence]:
+    out: list[_Sentence] = []
+    for number, line in enumerate(lines):
+        if _is_code(line) or URL_RE.fullmatch(line.strip()):
+            continue
+        item = LIST_ITEM_RE.match(line)
+        body = item.group("item") if item else line
+        parts: list[str] = []
+        for sentence in split_sentences(body):
+            # "Имплементировал фичу? Прикрепи PR." — a short sentence needs the one before it.
+            if parts and _words(sentence) < MIN_WORDS:
+                parts[-1] = f"{parts[-1]} {sentence}"
+            else:
+                parts.append(sentence)
+        out.extend(_Sentence(number, part, list_heads.get(number)) for part in parts)
+    return out
 
 
 def generate_offline(post: Post) -> list[Card]:
     """Cloze cards for one post; the same post always gives the same cards."""
     lines = post.text.split("\n")
     tags = hashtags(post.text)
-    common = _common_terms(post)
     cards: list[Card] = []
-    quotes: set[str] = set()
+    seen: set[str] = set()
+
+    channel = PostView.of(post).channel
 
     def add(question: str, quote: str) -> None:
-        if quote not in quotes:
-            quotes.add(quote)
+        # A sentence naming the channel is about the channel (C9), not worth a card.
+        if channel and channel in normalize(quote):
+            return
+        if question not in seen:
+            seen.add(question)
             cards.append(
                 Card(
                     kind="cloze",
@@ -275,22 +417,39 @@ def generate_offline(post: Post) -> list[Card]:
                 )
             )
 
-    in_list_card: set[int] = set()
+    list_heads: dict[int, str | None] = {}
     for first, end in _list_blocks(lines):
         has_intro = first > 0 and lines[first - 1].rstrip().endswith(":")
         start = first - 1 if has_intro else first
         question = list_cloze(lines[first - 1] if has_intro else None, lines[first:end])
         if question:
             add(question, "\n".join(lines[start:end]))
-            in_list_card.update(range(start, end))
+            for number in range(first, end):
+                match = LIST_ITEM_RE.match(lines[number])
+                span = _item_span(match.group("item")) if match else None
+                list_heads[number] = (
+                    match.group("item")[span.start : span.end] if span and match else None
+                )
 
-    for number, line in enumerate(lines):
-        if _is_code(line) or URL_RE.fullmatch(line.strip()):
-            continue
-        item = LIST_ITEM_RE.match(line)
-        body = item.group("item") if item else line
-        for sentence in split_sentences(body):
-            question = sentence_cloze(sentence, common, numbers_only=number in in_list_card)
-            if question:
-                add(question, sentence)
+    sentences = _sentences(lines, list_heads)
+    # Terms in 3+ sentences name the post's subject: deletable only where first introduced.
+    first_seen: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for index, sentence in enumerate(sentences):
+        for key in {_term_key(m.group(0)) for m in LATIN_TERM_RE.finditer(_masked(sentence.text))}:
+            first_seen.setdefault(key, index)
+            counts[key] = counts.get(key, 0) + 1
+    common = {key for key, count in counts.items() if count >= 3}
+
+    for index, sentence in enumerate(sentences):
+        allowed = {key for key in common if first_seen[key] == index}
+        enumeration = inline_list_cloze(sentence.text)
+        skip = {sentence.skip} if sentence.skip else set()
+        if enumeration:
+            add(enumeration, sentence.text)
+            skip.update(answer for _, answer in cloze_deletions(enumeration))
+        units = [sentence.text] if _words(sentence.text) <= MAX_WORDS else clauses(sentence.text)
+        for unit in units:
+            for question in sentence_clozes(unit, common, allowed, skip=skip):
+                add(question, unit)
     return cards
