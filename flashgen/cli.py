@@ -18,6 +18,7 @@ from flashgen.config import GeneratorConfig, load_config
 from flashgen.errors import FlashgenError
 from flashgen.evaluate import format_report
 from flashgen.generate.llm import preview_request
+from flashgen.group import DEFAULT_MAX_TOPICS, ROOT_DECK
 from flashgen.models import BuildResult, InputFormat, Post, ReadOptions
 from flashgen.pipeline import build as run_build
 from flashgen.pipeline import check_file, evaluate_inputs
@@ -236,9 +237,24 @@ def posts(inputs: Sequence[str], as_json: bool, read: ReadOptions) -> None:
     "--timestamp",
     type=int,
     default=None,
-    help="Seconds since 1970 to stamp notes with, for byte-identical rebuilds "
-    "(default: SOURCE_DATE_EPOCH, else now).",
+    help="Seconds since 1970 to stamp new and changed notes with, for byte-identical "
+    "rebuilds (default: SOURCE_DATE_EPOCH, else now).",
 )
+@click.option(
+    "--root",
+    default=ROOT_DECK,
+    show_default=True,
+    help="Name of the parent deck; each topic is a subdeck ROOT::Topic.",
+)
+@click.option(
+    "--max-topics",
+    type=click.IntRange(1),
+    default=DEFAULT_MAX_TOPICS,
+    show_default=True,
+    help="Most decks the model's topic labels are merged into (the rest go to Other); "
+    "not used with a [[topics]] taxonomy in flashgen.toml.",
+)
+@click.option("--split", is_flag=True, help="Write one package per topic, OUT/<topic>.apkg.")
 @_errors_as_one_line
 @generator_options
 @read_options
@@ -246,6 +262,9 @@ def build(
     inputs: Sequence[str],
     out_dir: str,
     timestamp: int | None,
+    root: str,
+    max_topics: int,
+    split: bool,
     generator: GeneratorConfig,
     read: ReadOptions,
 ) -> None:
@@ -253,7 +272,15 @@ def build(
     progress = _Progress()
     try:
         result = run_build(
-            inputs, out_dir, timestamp=timestamp, generator=generator, progress=progress, read=read
+            inputs,
+            out_dir,
+            root=root,
+            timestamp=timestamp,
+            generator=generator,
+            progress=progress,
+            read=read,
+            max_topics=max_topics,
+            split=split,
         )
     finally:
         progress.close()
@@ -402,6 +429,12 @@ def _print_report(result: BuildResult) -> None:
         click.echo(f"{result.rejected} cards rejected by the checks: {reasons}", err=True)
         if result.report:
             click.echo(f"rejected cards and their reasons: {result.report}", err=True)
+    if result.stale:
+        click.echo(
+            f"{result.stale} cards of earlier builds are no longer made; Anki keeps their notes "
+            f"until you delete them: {result.stale_report}",
+            err=True,
+        )
     for notice in result.notices:
         click.echo(f"note: {notice}", err=True)
 

@@ -76,6 +76,9 @@ class GeneratorConfig(BaseModel):
     language: str | None = None
     prompts: Path | None = None
     cache: Path | None = DEFAULT_CACHE
+    # Where the issued notes are remembered (flashgen.ledger): the cache file even when
+    # --no-cache turns cached responses off, since losing it would orphan review history.
+    ledger: Path = DEFAULT_CACHE
     prices: dict[str, Price] = Field(default_factory=dict)
 
     def uses_llm(self) -> bool:
@@ -97,7 +100,7 @@ class GeneratorConfig(BaseModel):
 
 
 # Keys of the [llm] table; the key itself is not among them on purpose.
-_FILE_KEYS = frozenset(GeneratorConfig.model_fields) - {"api_key"} | {"api_key_env"}
+_FILE_KEYS = frozenset(GeneratorConfig.model_fields) - {"api_key", "ledger"} | {"api_key_env"}
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -148,6 +151,7 @@ def load_config(
     if env.get(key_var, "").strip():
         values["api_key"] = env[key_var].strip()
     given = {key: value for key, value in (flags or {}).items() if value is not None}
+    values["ledger"] = given.get("cache") or values.get("cache") or DEFAULT_CACHE
     if given.pop("no_cache", False):
         given["cache"] = None
         values.pop("cache", None)
@@ -158,6 +162,41 @@ def load_config(
         error = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in error["loc"])
         raise ConfigError(f"invalid setting {where}: {error['msg']}") from exc
+
+
+class Topic(BaseModel):
+    """One entry of the user's taxonomy (`[[topics]]` in flashgen.toml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+
+
+def load_taxonomy(cwd: str | Path | None = None) -> list[Topic]:
+    """The user's topics from `[[topics]]` in flashgen.toml; empty when there are none."""
+    path = (Path.cwd() if cwd is None else Path(cwd)) / CONFIG_FILE
+    if not path.is_file():
+        return []
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("topics", [])
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    if not isinstance(table, list):
+        raise ConfigError(f"{path}: topics must be an array of tables ([[topics]])")
+    topics: list[Topic] = []
+    for number, entry in enumerate(table, 1):
+        try:
+            topics.append(Topic.model_validate(entry))
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in error["loc"]) or "entry"
+            raise ConfigError(f"{path}: topic #{number}: {where}: {error['msg']}") from exc
+    names = [topic.name.strip().casefold() for topic in topics]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{path}: two [[topics]] share a name")
+    return topics
 
 
 def load_check_config(cwd: str | Path | None = None) -> CheckConfig:

@@ -1,9 +1,11 @@
-"""Export: decks of cards as one Anki package, with identities that survive rebuilds.
+"""Export: decks of cards as Anki packages, with identities that survive rebuilds.
 
 Note types have fixed ids, deck ids come from deck names and note GUIDs from the post
-and the card's identity, so re-importing a rebuilt package updates notes instead of
-adding duplicates. The package is written to a temporary file and renamed into place,
-and with a fixed timestamp the same input gives the same bytes.
+and the card's identity (or, through flashgen.ledger, from the earlier card it replaces),
+so re-importing a rebuilt package updates notes instead of adding duplicates. Each note's
+`mod` is when its content last changed, so Anki updates exactly the changed notes. The
+package is written to a temporary file and renamed into place, and with a fixed timestamp
+the same input gives the same bytes.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import html
 import itertools
+import json
 import os
 import re
 import sqlite3
@@ -20,11 +23,13 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import genanki
 
 from flashgen.check import card_identity
 from flashgen.errors import ExportError
+from flashgen.ledger import Issue
 from flashgen.models import CLOZE_RE, Card, Post
 
 # Fixed for good: Anki matches note types by id, and changing fields under one id makes
@@ -130,30 +135,70 @@ def source_html(post: Post | None) -> str:
     return f"{channel} · {html.escape(post.date[:10])}" if post.date else channel
 
 
-def card_note(card: Card, post: Post | None) -> genanki.Note:
-    tags = [tag_of(tag) for tag in (*card.tags, card.topic, post.channel if post else "")]
+class StampedNote(genanki.Note):
+    """A note with its own `mod`: genanki stamps every note with the package's timestamp,
+    but Anki updates a note on import only when its `mod` is newer, so the time must be
+    the last change of this note's content (see flashgen.ledger)."""
+
+    def __init__(self, *args: Any, mod: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mod = mod
+
+    def write_to_db(self, cursor: Any, timestamp: float, deck_id: int, id_gen: Any) -> None:
+        super().write_to_db(cursor, timestamp if self.mod is None else self.mod, deck_id, id_gen)
+
+
+def note_tags(card: Card, post: Post | None) -> list[str]:
+    """The card's own tags, then `topic::…` and `channel::…` (hierarchical in Anki)."""
+    tags = [tag_of(tag) for tag in card.tags]
+    tags.append(f"topic::{tag_of(card.topic)}")
+    if post is not None:
+        tags.append(f"channel::{tag_of(post.channel)}")
+    return sorted({tag for tag in tags if tag})
+
+
+def card_note(card: Card, post: Post | None, issue: Issue | None = None) -> StampedNote:
+    """The card as a note; `issue` gives the GUID and mod the ledger chose."""
     if card.kind == "cloze":
         model, first, second = CLOZE_MODEL, cloze_html(card.question), field_html(card.answer)
     else:
         model, first, second = BASIC_MODEL, field_html(card.question), field_html(card.answer)
-    return genanki.Note(
+    return StampedNote(
         model=model,
         fields=[first, second, source_html(post), field_html(card.source_quote)],
-        guid=note_guid(card),
-        tags=sorted({tag for tag in tags if tag}),
+        guid=issue.guid if issue else note_guid(card),
+        tags=note_tags(card, post),
+        mod=issue.mod if issue else None,
     )
 
 
+def note_digest(card: Card, post: Post | None) -> str:
+    """A digest of everything a note shows (note type, fields, tags), to tell a changed note."""
+    note = card_note(card, post)
+    blob = json.dumps([note.model.model_id, note.fields, note.tags], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
 def build_decks(
-    decks: Mapping[str, Iterable[Card]], posts: Mapping[str, Post], root: str
+    decks: Mapping[str, Iterable[Card]],
+    posts: Mapping[str, Post],
+    root: str,
+    issues: Mapping[Card, Issue] | None = None,
 ) -> list[genanki.Deck]:
     out = [genanki.Deck(deck_id(root), root)]
     for name, cards in decks.items():
         deck = genanki.Deck(deck_id(name), name)
         for card in cards:
-            deck.add_note(card_note(card, posts.get(card.post_id)))
+            deck.add_note(card_note(card, posts.get(card.post_id), (issues or {}).get(card)))
         out.append(deck)
     return out
+
+
+def slug(name: str) -> str:
+    """A file name from a topic: letters and digits of any script kept, spaces become `-`."""
+    text = unicodedata.normalize("NFC", name)
+    kept = "".join(ch for ch in text if ch.isalnum() or ch in " -_")
+    return re.sub(r"[\s_-]+", "-", kept).strip("-") or "deck"
 
 
 def default_timestamp() -> float:
@@ -209,11 +254,46 @@ def export_decks(
     *,
     root: str,
     timestamp: float | None = None,
+    issues: Mapping[Card, Issue] | None = None,
 ) -> Path:
-    """Write the decks into one package at `path`."""
+    """Write the decks into one package at `path`; `issues` are the ledger's GUIDs and mods."""
     stamp = default_timestamp() if timestamp is None else timestamp
     try:
-        write_package(build_decks(decks, posts, root), path, stamp)
+        write_package(build_decks(decks, posts, root, issues), path, stamp)
     except OSError as exc:
         raise ExportError(f"{path}: cannot write the package ({exc.strerror or exc})") from exc
     return path
+
+
+def export_split(
+    decks: Mapping[str, Iterable[Card]],
+    posts: Mapping[str, Post],
+    out_dir: Path,
+    *,
+    root: str,
+    timestamp: float | None = None,
+    issues: Mapping[Card, Issue] | None = None,
+) -> list[Path]:
+    """One package per deck, `<slug of the topic>.apkg`; deck names stay as in one package,
+    so importing them all gives the same tree."""
+    stamp = default_timestamp() if timestamp is None else timestamp
+    paths: list[Path] = []
+    used: set[str] = set()
+    for name, cards in decks.items():
+        base = slug(name.removeprefix(f"{root}::"))
+        stem, n = base, 1
+        while stem.casefold() in used:  # two topics that differ only in punctuation or case
+            n += 1
+            stem = f"{base}-{n}"
+        used.add(stem.casefold())
+        paths.append(
+            export_decks(
+                {name: cards},
+                posts,
+                out_dir / f"{stem}.apkg",
+                root=root,
+                timestamp=stamp,
+                issues=issues,
+            )
+        )
+    return paths

@@ -121,6 +121,11 @@ class BuildResult(BaseModel):
     # Why cards were rejected: reason → count; and one-line notes for the user.
     rejections: dict[str, int] = Field(default_factory=dict)
     notices: list[str] = Field(default_factory=list)
+    # Every package written (one, or one per topic with --split); cards that earlier builds
+    # issued for these posts but this one no longer makes, and the file that lists them.
+    packages: list[str] = Field(default_factory=list)
+    stale: int = 0
+    stale_report: str | None = None
 
 
 class RawPost(BaseModel):

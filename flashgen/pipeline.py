@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -18,16 +19,31 @@ from flashgen.check import (
     write_report,
 )
 from flashgen.check.embed import make_embedder
-from flashgen.config import OFFLINE_NOTICE, GeneratorConfig, load_check_config
+from flashgen.config import (
+    OFFLINE_NOTICE,
+    GeneratorConfig,
+    Topic,
+    load_check_config,
+    load_taxonomy,
+)
+from flashgen.errors import ExportError
 from flashgen.evaluate import EvalReport, evaluate, load_gold
-from flashgen.export import export_decks
+from flashgen.export import (
+    default_timestamp,
+    export_decks,
+    export_split,
+    note_digest,
+    note_guid,
+)
 from flashgen.generate import generate_llm, generate_offline
-from flashgen.group import ROOT_DECK, group_by_topic
+from flashgen.group import DEFAULT_MAX_TOPICS, ROOT_DECK, assign_topics, group_by_topic
+from flashgen.ledger import Ledger, reconcile, write_stale
 from flashgen.models import BuildResult, Card, Post, ReadOptions
 from flashgen.sources import read_posts
 
 PACKAGE_NAME = "flashgen.apkg"
 REPORT_NAME = "flashgen.rejected.jsonl"
+STALE_NAME = "flashgen.stale.jsonl"
 
 
 @dataclass
@@ -74,25 +90,57 @@ def build(
     progress: Callable[[int, int], None] | None = None,
     read: ReadOptions | None = None,
     checks: CheckConfig | None = None,
+    taxonomy: Sequence[Topic] | None = None,
+    max_topics: int = DEFAULT_MAX_TOPICS,
+    split: bool = False,
+    ledger: str | Path | None = None,
 ) -> BuildResult:
-    """Read the inputs, generate and check cards, and write one package into `out_dir`,
-    with the rejected cards and their reasons beside it.
+    """Read the inputs, generate and check cards, and write one package into `out_dir` (or
+    one per topic with `split`), with the rejected and the stale cards listed beside it.
 
     Every input is read and every card made before anything is written, so bad input
-    leaves the user's folder as it was.
+    leaves the user's folder as it was. Notes keep the GUIDs and dates the ledger (by
+    default `generator.ledger`; none without a generator) remembers for their cards.
     """
+    if not root.strip(": \t"):
+        raise ExportError(f"the root deck needs a name, got {root!r}")
     result = run(inputs, generator=generator, progress=progress, read=read, checks=checks)
     report = result.report
-    decks = group_by_topic(result.accepted, root)
-    path = export_decks(
-        decks,
-        {post.id: post for post in result.posts},
-        Path(out_dir) / PACKAGE_NAME,
-        root=root,
-        timestamp=timestamp,
+    posts = {post.id: post for post in result.posts}
+    cards = assign_topics(
+        result.accepted,
+        posts,
+        taxonomy=load_taxonomy() if taxonomy is None else taxonomy,
+        from_model=report.get("generator") == "llm",
+        max_topics=max_topics,
     )
-    # Written every build, empty or not, so it never describes an older build.
-    rejected_path = write_report(result.rejected, Path(out_dir) / REPORT_NAME)
+    decks = group_by_topic(cards, root)
+    stamp = int(default_timestamp() if timestamp is None else timestamp)
+    out = Path(out_dir)
+    ledger_path = ledger if ledger is not None else generator.ledger if generator else None
+    with contextlib.ExitStack() as stack:
+        book = stack.enter_context(Ledger(ledger_path)) if ledger_path is not None else None
+        notes = [
+            (card, note_guid(card), note_digest(card, posts.get(card.post_id))) for card in cards
+        ]
+        # A post that got no answer made no cards this time; its cards are not stale.
+        generated = set(posts) - set(report.get("failures", {}))
+        plan = reconcile(notes, book.entries(posts) if book else (), stamp, generated)
+        if split:
+            paths = export_split(decks, posts, out, root=root, timestamp=stamp, issues=plan.issues)
+        else:
+            paths = [
+                export_decks(
+                    decks, posts, out / PACKAGE_NAME, root=root, timestamp=stamp, issues=plan.issues
+                )
+            ]
+        # Remembered only once the package exists, so a failed write changes no dates.
+        if book is not None:
+            book.remember(plan.entries)
+    # Written every build, so they never describe an older build.
+    rejected_path = write_report(result.rejected, out / REPORT_NAME)
+    stale_path = write_stale(plan.stale, out / STALE_NAME)
+    path = out if split else paths[0]
     if not result.accepted:
         # Still written, so the output path is predictable; but say that it is empty.
         report["notices"].append(f"no card passed the checks, so {path} holds no notes")
@@ -103,6 +151,9 @@ def build(
         decks=list(decks),
         path=str(path),
         report=str(rejected_path),
+        packages=[str(p) for p in paths],
+        stale=len(plan.stale),
+        stale_report=str(stale_path) if stale_path else None,
         **report,
     )
 

@@ -50,7 +50,7 @@ def test_seed_imports_into_per_channel_subdecks(
     layers = col.find_notes('"deck:Flashgen::data будни (Sasha Mikhailov)" Cypress MapReduce')
     [layer_note] = [col.get_note(n) for n in layers if "{{c3::" in col.get_note(n)["Text"]]
     assert len(layer_note.cards()) == 3
-    assert "Душный_NLP" in col.tags.all()
+    assert {"channel::Душный_NLP", "topic::Душный_NLP"} <= set(col.tags.all())
 
 
 def test_reimport_and_rebuild_add_no_notes(

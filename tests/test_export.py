@@ -77,7 +77,7 @@ def test_note_carries_escaped_quote_and_unicode_tags() -> None:
     card = _card(source_quote="Тег <b> & «кавычки».", tags=("system design",))
     note = card_note(card, POST)
     assert note.fields[3] == "Тег &lt;b&gt; &amp; «кавычки»."
-    assert note.tags == ["system_design", "Душный_NLP"]
+    assert note.tags == ["channel::Душный_NLP", "system_design", "topic::Душный_NLP"]
 
 
 def test_guid_follows_post_and_card_identity_not_wording() -> None:
@@ -101,7 +101,7 @@ def test_same_timestamp_gives_identical_bytes(tmp_path: Path) -> None:
     assert digest[0] == digest[1]
     [(guid, fields, tags)] = _notes(a, tmp_path)
     assert guid == note_guid(_card())
-    assert "{{c1::0,2}}" in fields and tags.strip() == "Душный_NLP"
+    assert "{{c1::0,2}}" in fields and tags.split() == ["channel::Душный_NLP", "topic::Душный_NLP"]
 
 
 def test_a_crash_while_writing_leaves_the_old_deck(
