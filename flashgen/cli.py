@@ -21,7 +21,7 @@ from flashgen.generate.llm import preview_request
 from flashgen.group import DEFAULT_MAX_TOPICS, ROOT_DECK
 from flashgen.models import BuildResult, InputFormat, Post, ReadOptions
 from flashgen.pipeline import build as run_build
-from flashgen.pipeline import check_file, evaluate_inputs
+from flashgen.pipeline import check_file, evaluate_inputs, with_taxonomy
 from flashgen.sources import read_posts
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -305,7 +305,7 @@ def prompt(
     read: ReadOptions,
 ) -> None:
     """Show exactly the messages and schema that `build` would send for one post."""
-    request = preview_request(inputs, post_id, generator, read)
+    request = preview_request(inputs, post_id, with_taxonomy(generator) or generator, read)
     if as_json:
         click.echo(json.dumps(request.body(), ensure_ascii=False, indent=2))
     else:

@@ -80,6 +80,9 @@ class GeneratorConfig(BaseModel):
     # --no-cache turns cached responses off, since losing it would orphan review history.
     ledger: Path = DEFAULT_CACHE
     prices: dict[str, Price] = Field(default_factory=dict)
+    # The user's taxonomy names ([[topics]]), which the system prompt asks the model to
+    # choose from; set by the pipeline from flashgen.toml, not from the [llm] table.
+    topics: tuple[str, ...] = ()
 
     def uses_llm(self) -> bool:
         """Whether cards come from a model: asked for, or `auto` with a server configured."""
@@ -100,7 +103,9 @@ class GeneratorConfig(BaseModel):
 
 
 # Keys of the [llm] table; the key itself is not among them on purpose.
-_FILE_KEYS = frozenset(GeneratorConfig.model_fields) - {"api_key", "ledger"} | {"api_key_env"}
+_FILE_KEYS = frozenset(GeneratorConfig.model_fields) - {"api_key", "ledger", "topics"} | {
+    "api_key_env"
+}
 
 
 def _read_file(path: Path) -> dict[str, Any]:

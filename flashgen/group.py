@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from flashgen.check.text import normalize
 from flashgen.config import Topic
@@ -72,6 +72,9 @@ def consolidate(labels: Iterable[str], max_topics: int = DEFAULT_MAX_TOPICS) -> 
     }
 
 
+TopicMapper = Callable[[Sequence[tuple[str, int]], int], dict[str, str] | None]
+
+
 def assign_topics(
     cards: Sequence[Card],
     posts: Mapping[str, Post],
@@ -79,8 +82,10 @@ def assign_topics(
     taxonomy: Sequence[Topic] = (),
     from_model: bool = False,
     max_topics: int = DEFAULT_MAX_TOPICS,
+    mapper: TopicMapper | None = None,
 ) -> list[Card]:
-    """The cards with the topic of the deck each belongs in."""
+    """The cards with the topic of the deck each belongs in; `mapper` (one LLM call) merges
+    the model's labels into at most `max_topics` decks when the rules alone cannot."""
     if taxonomy:
         names = {normalize(topic.name): topic.name for topic in taxonomy}
         names[normalize(OTHER)] = OTHER
@@ -99,6 +104,13 @@ def assign_topics(
         topics = [topic_of(card) for card in cards]
     elif from_model:
         mapping = consolidate((card.topic for card in cards), max_topics)
+        labels = Counter(card.topic for card in cards)
+        if mapper is not None and len({normalize(label) for label in labels}) > max_topics:
+            # The rules fold the smallest topics into «Other»; the model can instead say
+            # which labels are the same subject.
+            mapped = mapper(sorted(labels.items()), max_topics)
+            if mapped is not None:
+                mapping = mapped
         topics = [mapping[card.topic] for card in cards]
     else:
         return list(cards)

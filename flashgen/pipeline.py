@@ -36,7 +36,14 @@ from flashgen.export import (
     note_guid,
 )
 from flashgen.generate import generate_llm, generate_offline
-from flashgen.group import DEFAULT_MAX_TOPICS, ROOT_DECK, assign_topics, group_by_topic
+from flashgen.generate.topics import consolidate_with_llm
+from flashgen.group import (
+    DEFAULT_MAX_TOPICS,
+    ROOT_DECK,
+    TopicMapper,
+    assign_topics,
+    group_by_topic,
+)
 from flashgen.ledger import Ledger, reconcile, write_stale
 from flashgen.models import BuildResult, Card, Post, ReadOptions
 from flashgen.sources import read_posts
@@ -64,10 +71,12 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     read: ReadOptions | None = None,
     checks: CheckConfig | None = None,
+    taxonomy: Sequence[Topic] | None = None,
 ) -> Run:
     """Read the inputs, generate cards and check them; nothing is written but the cache."""
     posts = read_posts(inputs, read)
     checks = checks or load_check_config()
+    generator = with_taxonomy(generator, taxonomy)
     cards, report = _generate(posts, generator, progress)
     embed = None
     if generator is not None and generator.uses_llm():
@@ -78,6 +87,36 @@ def run(
     for rejection in rejected:
         report["rejections"].update(rejection.reasons)
     return Run(posts, cards, accepted, rejected, report)
+
+
+def with_taxonomy(
+    generator: GeneratorConfig | None, taxonomy: Sequence[Topic] | None = None
+) -> GeneratorConfig | None:
+    """The generator told the user's topic names ([[topics]] in flashgen.toml), if any, so
+    the prompt asks the model to choose among them."""
+    topics = load_taxonomy() if taxonomy is None else taxonomy
+    if generator is None or not topics:
+        return generator
+    return generator.model_copy(update={"topics": tuple(t.name for t in topics)})
+
+
+def _topic_mapper(generator: GeneratorConfig | None, notices: list[str]) -> TopicMapper | None:
+    """The one extra LLM call that merges the model's topic labels into decks."""
+    if generator is None or not generator.uses_llm():
+        return None
+
+    def mapper(counts: Sequence[tuple[str, int]], max_topics: int) -> dict[str, str] | None:
+        mapping, notice = consolidate_with_llm(counts, generator, max_topics)
+        if notice:
+            notices.append(notice)
+        elif mapping is not None:
+            notices.append(
+                f"{len(counts)} topic labels merged by the model into "
+                f"{len(set(mapping.values()))} decks"
+            )
+        return mapping
+
+    return mapper
 
 
 def build(
@@ -104,15 +143,19 @@ def build(
     """
     if not root.strip(": \t"):
         raise ExportError(f"the root deck needs a name, got {root!r}")
-    result = run(inputs, generator=generator, progress=progress, read=read, checks=checks)
+    topics = load_taxonomy() if taxonomy is None else taxonomy
+    result = run(
+        inputs, generator=generator, progress=progress, read=read, checks=checks, taxonomy=topics
+    )
     report = result.report
     posts = {post.id: post for post in result.posts}
     cards = assign_topics(
         result.accepted,
         posts,
-        taxonomy=load_taxonomy() if taxonomy is None else taxonomy,
+        taxonomy=topics,
         from_model=report.get("generator") == "llm",
         max_topics=max_topics,
+        mapper=_topic_mapper(generator, report["notices"]),
     )
     decks = group_by_topic(cards, root)
     stamp = int(default_timestamp() if timestamp is None else timestamp)

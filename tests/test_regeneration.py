@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import zipfile
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 from click.testing import CliRunner, Result
 
+from flashgen import read_posts
 from flashgen.cli import main
 from flashgen.config import Topic
 from flashgen.export import slug
@@ -323,3 +325,96 @@ def test_keywords_match_at_word_starts() -> None:
 )
 def test_slugs_keep_letters_of_any_script(name: str, expected: str) -> None:
     assert slug(name) == expected
+
+
+def test_the_prompt_asks_the_model_to_choose_among_the_taxonomy(tmp_path: Path) -> None:
+    posts = tmp_path / "posts.txt"
+    posts.write_text("Forwarded from ML\nSFT проходит в шесть раундов.\n", encoding="utf-8")
+    [post] = read_posts([posts])
+    argv = ["prompt", str(posts), "--post", post.id, "--base-url", "http://127.0.0.1:9/v1"]
+    plain = CliRunner().invoke(main, argv)
+    assert plain.exit_code == 0, plain.output
+    assert "exactly one of these names" not in plain.stdout
+    Path("flashgen.toml").write_text(
+        '[[topics]]\nname = "LLM alignment"\nkeywords = ["DPO"]\n\n'
+        '[[topics]]\nname = "Data engineering"\nkeywords = ["Kafka"]\n',
+        encoding="utf-8",
+    )
+    told = CliRunner().invoke(main, argv)
+    assert told.exit_code == 0, told.output
+    assert "exactly one of these names" in told.stdout
+    assert "LLM alignment, Data engineering" in told.stdout
+
+
+TOPIC_POSTS = {
+    "LLaMA alignment": "Forwarded from A\nSFT в LLaMA проходит в 6 раундов.",
+    "Alignment of LLaMA": "Forwarded from A\nК DPO в LLaMA добавляют NLL с весом 0,2.",
+    "Kafka": "Forwarded from B\nKafka хранит сообщения 168 часов.",
+    "Kafka retention": "Forwarded from B\nРепликация в Kafka идёт на 3 брокера.",
+    "YTsaurus": "Forwarded from C\nYTsaurus состоит из 3 слоёв.",
+}
+
+
+def _topic_answer(text: str, topic: str) -> Reply:
+    sentence = text.split("\n")[1]
+    number = re.search(r"\d+(?:,\d+)?", sentence)
+    assert number
+    question = sentence.replace(number.group(0), "{{c1::" + number.group(0) + "}}", 1)
+    answer = {
+        "topic": topic,
+        "key_facts": [sentence],
+        "cards": [{"kind": "cloze", "question": question, "answer": "", "source_quote": sentence}],
+    }
+    return Reply(content=json.dumps(answer, ensure_ascii=False))
+
+
+def _deck_names(apkg: Path, tmp_path: Path) -> set[str]:
+    with zipfile.ZipFile(apkg) as archive:
+        archive.extract("collection.anki2", tmp_path / "x")
+    conn = sqlite3.connect(tmp_path / "x" / "collection.anki2")
+    try:
+        decks = json.loads(conn.execute("select decks from col").fetchone()[0])
+    finally:
+        conn.close()
+    return {d["name"] for d in decks.values()} - {"Default", "Flashgen"}
+
+
+def test_one_llm_call_merges_topic_labels_into_at_most_max_topics_decks(tmp_path: Path) -> None:
+    posts = tmp_path / "posts.txt"
+    posts.write_text("\n".join(TOPIC_POSTS.values()) + "\n", encoding="utf-8")
+    mapping = {
+        "LLaMA alignment": "LLM",
+        "Alignment of LLaMA": "LLM",
+        "Kafka": "Data",
+        "Kafka retention": "Data",
+        "YTsaurus": "Data",
+    }
+    out = tmp_path / "out"
+    argv = ["build", str(posts), "--out", str(out), "--max-topics", "2"]
+    with FakeOpenAI() as fake:
+        for topic, text in TOPIC_POSTS.items():
+            fake.on(text.split("\n")[1], _topic_answer(text, topic), repeat=True)
+        fake.enqueue(Reply(content=json.dumps({"decks": mapping})))
+        result = CliRunner().invoke(main, [*argv, "--base-url", fake.url])
+        assert result.exit_code == 0, result.output
+        assert fake.count == len(TOPIC_POSTS) + 1
+        assert "merged by the model into 2 decks" in result.stderr
+        assert _deck_names(out / "flashgen.apkg", tmp_path) == {"Flashgen::LLM", "Flashgen::Data"}
+        # Cached like any request: the rebuild asks nothing.
+        again = CliRunner().invoke(main, [*argv, "--base-url", fake.url])
+        assert again.exit_code == 0 and fake.count == len(TOPIC_POSTS) + 1
+
+
+def test_an_unusable_consolidation_answer_falls_back_to_the_rules(tmp_path: Path) -> None:
+    posts = tmp_path / "posts.txt"
+    posts.write_text("\n".join(TOPIC_POSTS.values()) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    with FakeOpenAI() as fake:
+        for topic, text in TOPIC_POSTS.items():
+            fake.on(text.split("\n")[1], _topic_answer(text, topic), repeat=True)
+        fake.enqueue(Reply(content="not json"))
+        argv = ["build", str(posts), "--out", str(out), "--max-topics", "2", "--base-url", fake.url]
+        result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 0, result.output
+    assert "merged by rule" in result.stderr
+    assert len(_deck_names(out / "flashgen.apkg", tmp_path)) <= 2

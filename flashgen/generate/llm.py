@@ -297,7 +297,11 @@ class RequestBuilder:
             if mode != "json_schema":
                 schema = json.dumps(response_schema(), ensure_ascii=False)
             self._system[mode] = self.prompts.render(
-                "system.j2", language=self.config.language, schema=schema, mode=mode
+                "system.j2",
+                language=self.config.language,
+                schema=schema,
+                mode=mode,
+                topics=list(self.config.topics),
             )
         return self._system[mode]
 
