@@ -418,3 +418,28 @@ def test_an_unusable_consolidation_answer_falls_back_to_the_rules(tmp_path: Path
     assert result.exit_code == 0, result.output
     assert "merged by rule" in result.stderr
     assert len(_deck_names(out / "flashgen.apkg", tmp_path)) <= 2
+
+
+def test_the_seed_export_survives_an_edit_without_new_notes(
+    fake: FakeOpenAI, seed_path: Path, tmp_path: Path, col: Collection
+) -> None:
+    texts = [post.text for post in read_posts([seed_path])]
+    source = _export(tmp_path / "result.json", texts)
+    first = _build(fake, source, tmp_path / "one", "--timestamp", "1700000000")
+    assert fake.count == 11, first.output
+    added = len(_import(col, tmp_path / "one" / "flashgen.apkg").new)
+    assert added >= 8
+    reps = _study_everything(col)
+    reviews = col.db.scalar("select count() from revlog")
+    assert reviews == len(reps)
+
+    edited = [*texts]
+    edited[3] += "\nДобавлено позже: YTsaurus выложен в open source."
+    _export(source, edited)
+    _build(fake, source, tmp_path / "two", "--timestamp", "1700003600")
+    assert fake.count == 12  # only the edited post was asked again
+    log = _import(col, tmp_path / "two" / "flashgen.apkg")
+    assert len(log.new) == 0 and not log.conflicting
+    assert col.note_count() == added
+    assert {cid: col.get_card(cid).reps for cid in reps} == reps
+    assert col.db.scalar("select count() from revlog") == reviews
