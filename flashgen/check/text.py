@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _QUOTES = str.maketrans({c: '"' for c in "«»“”„‟″"} | {c: "'" for c in "‘’‚‛′`"})
 
 
+@lru_cache(maxsize=8192)
 def normalize(text: str) -> str:
     """Text as compared for grounding and duplicates: NFC, one kind of quote, folded case."""
     text = unicodedata.normalize("NFC", text).translate(_QUOTES).replace("ё", "е")
@@ -58,6 +60,12 @@ _DIGITS_RE = re.compile(
 
 def number_values(text: str) -> set[float]:
     """Every number a text states, by value: 0,2 = 0.2; «шесть» = 6 = six; 576 тысяч = 576000."""
+    return set(_number_values(text))
+
+
+# A post's numbers are asked for once per card of the post: computed once.
+@lru_cache(maxsize=4096)
+def _number_values(text: str) -> frozenset[float]:
     folded = normalize(text)
     values: set[float] = set()
     for match in _DIGITS_RE.finditer(folded):
@@ -75,7 +83,7 @@ def number_values(text: str) -> set[float]:
         for part in word.split("-"):
             if part in _WORD_VALUE:
                 values.add(_WORD_VALUE[part])
-    return values
+    return frozenset(values)
 
 
 # Capitalised English words that begin answers without being terms.
