@@ -108,13 +108,27 @@ _FILE_KEYS = frozenset(GeneratorConfig.model_fields) - {"api_key", "ledger", "to
 }
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def _config_file(cwd: str | Path | None) -> tuple[Path, dict[str, Any]]:
+    """flashgen.toml in `cwd` (default: the working directory) and its contents ({} if none)."""
+    path = (Path.cwd() if cwd is None else Path(cwd)) / CONFIG_FILE
+    if not path.is_file():
+        return path, {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return path, tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+
+
+def _first_error(exc: ValidationError, prefix: str = "") -> str:
+    """The first problem of a validation error as `where: what`, for one clear line."""
+    error = exc.errors(include_url=False)[0]
+    where = prefix + ".".join(str(part) for part in error["loc"])
+    return f"{where or 'entry'}: {error['msg']}"
+
+
+def _llm_table(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     table = data.get("llm", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [llm] must be a table")
@@ -146,9 +160,8 @@ def load_config(
 ) -> GeneratorConfig:
     """Merge defaults, `flashgen.toml` in `cwd`, the environment and flags (None = not given)."""
     env = os.environ if environ is None else environ
-    file = Path.cwd() if cwd is None else Path(cwd)
-    path = file / CONFIG_FILE
-    values: dict[str, Any] = _read_file(path) if path.is_file() else {}
+    path, data = _config_file(cwd)
+    values: dict[str, Any] = _llm_table(path, data)
     key_var = values.pop("api_key_env", None) or "OPENAI_API_KEY"
     for name, var in (("base_url", "OPENAI_BASE_URL"), ("model", "FLASHGEN_MODEL")):
         if env.get(var, "").strip():
@@ -164,9 +177,7 @@ def load_config(
     try:
         return GeneratorConfig.model_validate(values)
     except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise ConfigError(f"invalid setting {where}: {error['msg']}") from exc
+        raise ConfigError(f"invalid setting {_first_error(exc)}") from exc
 
 
 class Topic(BaseModel):
@@ -181,13 +192,8 @@ class Topic(BaseModel):
 
 def load_taxonomy(cwd: str | Path | None = None) -> list[Topic]:
     """The user's topics from `[[topics]]` in flashgen.toml; empty when there are none."""
-    path = (Path.cwd() if cwd is None else Path(cwd)) / CONFIG_FILE
-    if not path.is_file():
-        return []
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8")).get("topics", [])
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    path, data = _config_file(cwd)
+    table = data.get("topics", [])
     if not isinstance(table, list):
         raise ConfigError(f"{path}: topics must be an array of tables ([[topics]])")
     topics: list[Topic] = []
@@ -195,9 +201,7 @@ def load_taxonomy(cwd: str | Path | None = None) -> list[Topic]:
         try:
             topics.append(Topic.model_validate(entry))
         except ValidationError as exc:
-            error = exc.errors(include_url=False)[0]
-            where = ".".join(str(part) for part in error["loc"]) or "entry"
-            raise ConfigError(f"{path}: topic #{number}: {where}: {error['msg']}") from exc
+            raise ConfigError(f"{path}: topic #{number}: {_first_error(exc)}") from exc
     names = [topic.name.strip().casefold() for topic in topics]
     if len(set(names)) != len(names):
         raise ConfigError(f"{path}: two [[topics]] share a name")
@@ -206,18 +210,11 @@ def load_taxonomy(cwd: str | Path | None = None) -> list[Topic]:
 
 def load_check_config(cwd: str | Path | None = None) -> CheckConfig:
     """The quality gates' thresholds: defaults, overridden by `[checks]` in flashgen.toml."""
-    path = (Path.cwd() if cwd is None else Path(cwd)) / CONFIG_FILE
-    if not path.is_file():
-        return CheckConfig()
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8")).get("checks", {})
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    path, data = _config_file(cwd)
+    table = data.get("checks", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [checks] must be a table")
     try:
         return CheckConfig.model_validate(table)
     except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise ConfigError(f"{path}: invalid setting checks.{where}: {error['msg']}") from exc
+        raise ConfigError(f"{path}: invalid setting {_first_error(exc, 'checks.')}") from exc
