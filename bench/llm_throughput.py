@@ -47,8 +47,13 @@ def timed_build(args: list[str], cwd: Path) -> tuple[float, str]:
 
 
 def time_stages(posts: Path, url: str, folder: Path, concurrency: int) -> dict[str, float]:
-    """Seconds of each stage of the same build, run in this process with a fresh cache."""
-    from flashgen.check import check_cards
+    """Seconds of each stage of the same build, run in this process with a fresh cache.
+
+    As in `flashgen build`, each post's cards are checked while the other answers are
+    awaited (inside "generate"); "check" is what is left after the last answer: duplicates
+    across the whole build.
+    """
+    from flashgen.check import Checker
     from flashgen.config import load_config
     from flashgen.export import export_decks
     from flashgen.generate import generate_llm
@@ -61,11 +66,12 @@ def time_stages(posts: Path, url: str, folder: Path, concurrency: int) -> dict[s
     times["read"] = time.perf_counter() - started
     config = load_config({"base_url": url, "concurrency": concurrency}, cwd=folder)
     config = config.model_copy(update={"cache": folder / "stages.sqlite"})
+    checker = Checker(found)
     started = time.perf_counter()
-    run = generate_llm(found, config)
+    run = generate_llm(found, config, on_cards=checker.add)
     times["generate"] = time.perf_counter() - started
     started = time.perf_counter()
-    accepted, _ = check_cards(found, run.cards)
+    accepted, _ = checker.finish(run.cards)
     times["check"] = time.perf_counter() - started
     started = time.perf_counter()
     decks = group_by_topic(accepted)

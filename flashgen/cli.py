@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -48,6 +49,20 @@ def _errors_as_one_line(func: F) -> F:
             ) from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def _freeze_heap(generator: GeneratorConfig) -> None:
+    """Exempt what is loaded by now from garbage collection, for the rest of the command.
+
+    The command's process ends with it, so modules and their objects live until then
+    anyway; frozen, the collector stops walking them on every full collection and at
+    exit. The OpenAI SDK's types alone are some 50,000 objects, which is why it is
+    imported first when a model will be asked.
+    """
+    if generator.uses_llm():
+        import openai  # noqa: F401
+
+    gc.freeze()
 
 
 inputs_argument = click.argument(
@@ -269,6 +284,7 @@ def build(
     read: ReadOptions,
 ) -> None:
     """Generate cards from INPUT files and folders and export them as an Anki package."""
+    _freeze_heap(generator)
     progress = _Progress()
     try:
         result = run_build(
@@ -377,6 +393,7 @@ def eval_command(
 ) -> None:
     """Measure the cards a build would make: key-fact recall, groundedness, duplicates,
     answer lengths — per post and overall."""
+    _freeze_heap(generator)
     progress = _Progress()
     try:
         report = evaluate_inputs(inputs, gold, generator=generator, progress=progress, read=read)

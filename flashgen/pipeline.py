@@ -11,10 +11,10 @@ from typing import Any
 
 from flashgen.check import (
     CheckConfig,
+    Checker,
     Rejection,
     Verdict,
     check_card_fields,
-    check_cards,
     load_card_fields,
     write_report,
 )
@@ -77,13 +77,15 @@ def run(
     posts = read_posts(inputs, read)
     checks = checks or load_check_config()
     generator = with_taxonomy(generator, taxonomy)
-    cards, report = _generate(posts, generator, progress)
+    checker = Checker(posts, checks)
+    # Each post's cards are checked while the model answers the others.
+    cards, report = _generate(posts, generator, progress, on_cards=checker.add)
     embed = None
     if generator is not None and generator.uses_llm():
         embed, notice = make_embedder(generator, checks.embedding_model)
         if notice:
             report["notices"].append(notice)
-    accepted, rejected = check_cards(posts, cards, checks, embed)
+    accepted, rejected = checker.finish(cards, embed)
     for rejection in rejected:
         report["rejections"].update(rejection.reasons)
     return Run(posts, cards, accepted, rejected, report)
@@ -236,6 +238,7 @@ def _generate(
     posts: Sequence[Post],
     generator: GeneratorConfig | None,
     progress: Callable[[int, int], None] | None,
+    on_cards: Callable[[list[Card]], None] | None = None,
 ) -> tuple[list[Card], dict[str, Any]]:
     """Cards from the LLM when one is configured, else from the offline generator."""
     report: dict[str, Any] = {"rejections": Counter(), "invalid": 0, "notices": []}
@@ -243,7 +246,7 @@ def _generate(
         if generator is not None and generator.generator == "auto":
             report["notices"].append(OFFLINE_NOTICE)
         return [card for post in posts for card in generate_offline(post)], report
-    run = generate_llm(posts, generator, progress=progress)
+    run = generate_llm(posts, generator, progress=progress, on_cards=on_cards)
     # A card the model wrote that is not a well-formed Card is rejected like any other.
     report["rejections"].update(f"invalid-card ({card.reason})" for card in run.invalid)
     report.update(

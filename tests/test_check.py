@@ -221,6 +221,47 @@ def test_blocking_finds_the_same_duplicates_as_comparing_every_pair(
     assert len(blocked) > len(cards) // 4
 
 
+def test_checking_cards_as_they_arrive_gives_the_verdict_of_checking_them_at_the_end(
+    seed_path: Path,
+) -> None:
+    import random
+
+    from flashgen import read_posts
+    from flashgen.check import Checker
+    from flashgen.check.dedup import find_duplicates
+    from flashgen.check.rules import card_reasons
+    from flashgen.generate import generate_offline
+
+    posts = read_posts([seed_path])
+    cards = [c for p in posts for c in generate_offline(p)]
+    cards += [c.model_copy(update={"question": c.question + " "}) for c in cards[::3]]
+    cards += [c.model_copy(update={"source_quote": "не из поста"}) for c in cards[::5]]
+    cards.append(cards[0].model_copy(update={"post_id": "no-such-post"}))
+    # The reference: every card's rules, then duplicates among those that pass them.
+    reasons = [
+        card_reasons(c, next((p for p in posts if p.id == c.post_id), None), CheckConfig())
+        for c in cards
+    ]
+    passing = [i for i, r in enumerate(reasons) if not r]
+    for local, (reason, _) in find_duplicates([cards[i] for i in passing], CheckConfig()).items():
+        reasons[passing[local]].append(reason)
+    expected = [(c.question, tuple(r)) for c, r in zip(cards, reasons, strict=True)]
+    assert sum(1 for _, r in expected if r) > len(cards) // 4
+
+    checker = Checker(posts)
+    arrival = cards[: len(cards) - 7]  # some cards are only seen at the end
+    random.Random(7).shuffle(arrival)
+    for start in range(0, len(arrival), 5):
+        checker.add(arrival[start : start + 5])
+    # A card checked earlier and then replaced by an equal copy is checked again.
+    checker.add([cards[1].model_copy(update={"question": "Вопрос, которого нет в сборке?"})])
+    accepted, rejected = checker.finish(cards)
+    verdict = {id(r.card): r.reasons for r in rejected}
+    assert [(c.question, verdict.get(id(c), ())) for c in cards] == expected
+    assert accepted == [c for c, (_, r) in zip(cards, expected, strict=True) if not r]
+    assert check_cards(posts, cards) == (accepted, rejected)
+
+
 def test_thresholds_come_from_flashgen_toml(tmp_path: Path) -> None:
     from flashgen.config import ConfigError, load_check_config
 

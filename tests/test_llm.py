@@ -253,6 +253,28 @@ def test_requests_run_concurrently_up_to_the_limit(tmp_path: Path) -> None:
     assert seen[0] == (0, 12) and seen[-1] == (12, 12) and len(seen) == 13
 
 
+def test_each_posts_cards_are_handed_on_while_the_next_request_is_out(tmp_path: Path) -> None:
+    posts = [Post(id=f"p{i}", channel="c", text=f"Факт номер {i}.") for i in range(6)]
+    backend = FakeBackend(delay=0.01)
+    backend.on(
+        "Факт номер 3", ChatReply(content="{}"), ChatReply(content="{}"), ChatReply(content="{}")
+    )
+    handed: list[tuple[list[str], int]] = []
+    run = generate_llm(
+        posts,
+        _config(tmp_path, concurrency=1),
+        backend=backend,
+        on_cards=lambda cards: handed.append(([c.post_id for c in cards], len(backend.history))),
+    )
+    # One call per post that made cards, none for the post whose replies kept failing.
+    assert [ids for ids, _ in handed] == [["p0"], ["p1"], ["p2"], ["p4"], ["p5"]]
+    assert [f.post_id for f in run.failures] == ["p3"]
+    assert [c for ids, _ in handed for c in ids] == [c.post_id for c in run.cards]
+    # With one request at a time, the next post's request was already sent each time.
+    # p3 took three requests; p5's was out before p4's cards were handed on.
+    assert [sent for _, sent in handed] == [2, 3, 4, 8, 8]
+
+
 # --- the cache ------------------------------------------------------------------------------
 
 

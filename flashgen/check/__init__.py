@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from flashgen.check.dedup import Embedder, find_duplicates
-from flashgen.check.rules import RULES, CheckConfig, PostView, card_reasons
+from flashgen.check.dedup import Embedder, Prepared, find_duplicates, prepare
+from flashgen.check.rules import RULES, CheckConfig, PostView, card_reasons, card_text
 from flashgen.check.text import normalize
 from flashgen.errors import InputError
 from flashgen.models import Card, Post, cloze_problem
@@ -23,6 +23,7 @@ from flashgen.models import Card, Post, cloze_problem
 __all__ = [
     "RULES",
     "CheckConfig",
+    "Checker",
     "Embedder",
     "Rejection",
     "Verdict",
@@ -56,6 +57,63 @@ class Rejection(BaseModel):
     reasons: tuple[str, ...]
 
 
+class Checker:
+    """Checks a build's cards: each card's own rules as soon as it exists, and duplicates
+    across all of them at the end.
+
+    A build feeds `add` the cards of each post as the model's answer arrives, so the
+    per-card work is done while it waits for the other answers; `finish` gives the same
+    verdict as checking every card at the end.
+    """
+
+    def __init__(self, posts: Iterable[Post], config: CheckConfig | None = None) -> None:
+        self.config = config or CheckConfig()
+        self._posts = {post.id: post for post in posts}
+        self._views: dict[str, PostView] = {}
+        # By id(card); the card itself is held so that id stays its own.
+        self._done: dict[int, tuple[Card, list[str], Prepared | None]] = {}
+
+    def _view(self, post_id: str) -> PostView | None:
+        view = self._views.get(post_id)
+        if view is None and post_id in self._posts:
+            view = self._views[post_id] = PostView.of(self._posts[post_id])
+        return view
+
+    def _check(self, card: Card) -> tuple[Card, list[str], Prepared | None]:
+        text = card_text(card)
+        reasons = card_reasons(card, self._view(card.post_id), self.config, text)
+        # Only cards that pass their own rules take part in the duplicate search.
+        return card, reasons, None if reasons else prepare(card, text)
+
+    def add(self, cards: Iterable[Card]) -> None:
+        for card in cards:
+            self._done[id(card)] = self._check(card)
+
+    def finish(
+        self, cards: Iterable[Card], embed: Embedder | None = None
+    ) -> tuple[list[Card], list[Rejection]]:
+        """Split cards into the accepted and the rejected with their reasons, in input order."""
+        checked = []
+        for card in cards:
+            done = self._done.get(id(card))
+            checked.append(done if done is not None and done[0] is card else self._check(card))
+        reasons = [list(r) for _, r, _ in checked]
+        passing = [i for i, r in enumerate(reasons) if not r]
+        prepared = [checked[i][2] for i in passing]
+        duplicates = find_duplicates(
+            [checked[i][0] for i in passing],
+            self.config,
+            embed,
+            [p for p in prepared if p is not None],
+        )
+        for local, (reason, _) in duplicates.items():
+            reasons[passing[local]].append(reason)
+        pairs = [(card, r) for (card, _, _), r in zip(checked, reasons, strict=True)]
+        accepted = [card for card, r in pairs if not r]
+        rejected = [Rejection(card=card, reasons=tuple(r)) for card, r in pairs if r]
+        return accepted, rejected
+
+
 def check_cards(
     posts: Iterable[Post],
     cards: Iterable[Card],
@@ -63,19 +121,7 @@ def check_cards(
     embed: Embedder | None = None,
 ) -> tuple[list[Card], list[Rejection]]:
     """Split cards into the accepted and the rejected with their reasons, in input order."""
-    config = config or CheckConfig()
-    views = {post.id: PostView.of(post) for post in posts}
-    cards = list(cards)
-    reasons = [card_reasons(card, views.get(card.post_id), config) for card in cards]
-    passing = [i for i, r in enumerate(reasons) if not r]
-    duplicates = find_duplicates([cards[i] for i in passing], config, embed)
-    for local, (reason, _) in duplicates.items():
-        reasons[passing[local]].append(reason)
-    accepted = [card for card, r in zip(cards, reasons, strict=True) if not r]
-    rejected = [
-        Rejection(card=card, reasons=tuple(r)) for card, r in zip(cards, reasons, strict=True) if r
-    ]
-    return accepted, rejected
+    return Checker(posts, config).finish(cards, embed)
 
 
 def count_reasons(rejected: Iterable[Rejection]) -> dict[str, int]:

@@ -127,17 +127,56 @@ def _blocking_keys(
     return out
 
 
+Prepared = tuple[CardText, _Features]
+
+
+def prepare(card: Card, text: CardText | None = None) -> Prepared:
+    """What find_duplicates needs of one card, computed apart so a build can do it for each
+    card as the model's answers arrive, while it waits for the rest."""
+    text = text or card_text(card)
+    return text, _Features.of(card, text)
+
+
+def _sharing_both(
+    blocking: Sequence[tuple[set[str], set[str]]],
+    i: int,
+    by_question: dict[str, set[int]],
+    by_answer: dict[str, set[int]],
+) -> set[int]:
+    """Kept cards that share a question key and an answer key with card i.
+
+    Gathered from the side with fewer postings and filtered by the other side's keys: one
+    side is often huge (every card of a channel shares its usual words), the other small.
+    """
+    questions, answers = blocking[i]
+    postings = [
+        [by_question.get(k, ()) for k in questions],
+        [by_answer.get(k, ()) for k in answers],
+    ]
+    sizes = [sum(map(len, side)) for side in postings]
+    small = 0 if sizes[0] <= sizes[1] else 1
+    other_keys = blocking[i][1 - small]
+    found: set[int] = set().union(*postings[small])
+    return {k for k in found if not blocking[k][1 - small].isdisjoint(other_keys)}
+
+
 def find_duplicates(
-    cards: Sequence[Card], config: CheckConfig, embed: Embedder | None = None
+    cards: Sequence[Card],
+    config: CheckConfig,
+    embed: Embedder | None = None,
+    prepared: Sequence[Prepared] | None = None,
 ) -> dict[int, tuple[str, int]]:
     """Index of each duplicate card → (reason, index of the card kept in its place).
 
     Each card is compared only with the cards kept so far: with shingles, only those whose
     question and answer can both reach their thresholds (blocking keys keep a large build
-    fast); with embeddings, every kept card of the same kind.
+    fast); with embeddings, every kept card of the same kind. `prepared` holds what
+    `prepare` gives for each card, when it was computed earlier.
     """
-    texts = [card_text(card) for card in cards]
-    features = [_Features.of(card, text) for card, text in zip(cards, texts, strict=True)]
+    if prepared is None:
+        prepared = [prepare(card) for card in cards]
+    texts = [text for text, _ in prepared]
+    features = [feature for _, feature in prepared]
     vectors: list[tuple[list[float], list[float]]] | None = None
     if embed is not None and cards:
         flat = [_unit(v) for v in embed([t.prompt for t in texts] + [_answer(t) for t in texts])]
@@ -183,9 +222,7 @@ def find_duplicates(
         if vectors is not None:
             candidates: set[int] = set(slot_of)
         else:
-            questions = set().union(*(by_question.get(k, ()) for k in blocking[i][0]))
-            answers = set().union(*(by_answer.get(k, ()) for k in blocking[i][1]))
-            candidates = questions & answers
+            candidates = _sharing_both(blocking, i, by_question, by_answer)
         twin = min((k for k in candidates if near(i, k)), key=slot_of.__getitem__, default=None)
         if twin is None:
             exact[key] = i

@@ -290,10 +290,12 @@ class PostView(BaseModel):
         return cls(text=normalize(post.text), channel=normalize(name) if named else None)
 
 
-def card_reasons(card: Card, post: Post | PostView | None, config: CheckConfig) -> list[str]:
-    """Every rule the card breaks."""
+def card_reasons(
+    card: Card, post: Post | PostView | None, config: CheckConfig, text: CardText | None = None
+) -> list[str]:
+    """Every rule the card breaks (`text` is the card's `card_text`, when it is at hand)."""
     if post is None:
         return ["unknown-post"]
     view = post if isinstance(post, PostView) else PostView.of(post)
-    text = card_text(card)
+    text = text or card_text(card)
     return [name for name, check in RULES.items() if check(card, text, view, config)]

@@ -34,6 +34,7 @@ from flashgen.models import Card, Post, ReadOptions
 
 Progress = Callable[[int, int], None]
 Message = dict[str, str]
+OnCards = Callable[[list[Card]], None]
 
 # Words in an error body that say the server refused the response_format, not the post.
 _MODE_HINTS = ("response_format", "json_schema", "json_object", "schema", "grammar")
@@ -405,45 +406,66 @@ class LLMGenerator:
         self._mode: ConcreteMode | None = None  # settled by the first accepted request
         self._stats = _Stats()
         self._fatal: LLMError | None = None
+        self._openings: dict[tuple[str, ConcreteMode], tuple[ChatRequest, str]] = {}
 
-    async def run(self, posts: Sequence[Post], progress: Progress | None = None) -> LLMRun:
-        """Cards for every post; a post whose requests fail is reported, the rest go on."""
+    async def run(
+        self,
+        posts: Sequence[Post],
+        progress: Progress | None = None,
+        on_cards: OnCards | None = None,
+    ) -> LLMRun:
+        """Cards for every post; a post whose requests fail is reported, the rest go on.
+
+        `on_cards` sees each post's cards as its answer arrives. It runs after the next
+        request has gone out, so work done there overlaps the wait for the answers.
+        """
         out = LLMRun()
         semaphore = asyncio.Semaphore(self.config.concurrency)
         done = 0
 
         async def one(post: Post) -> tuple[Post, CardsResponse | PostFailure]:
             async with semaphore:
-                # Looked up here, not before queueing: a thousand lookups up front would
-                # hold back the first requests.
-                cached = self._from_cache(post)
-                if cached is not None:
-                    return post, cached
-                if self._fatal is not None:
-                    raise self._fatal  # the build is stopping: send nothing more
                 try:
-                    return post, await self._converse(post)
-                except GenerationError as exc:
-                    return post, PostFailure(
-                        post_id=post.id, reason=exc.reason, attempts=exc.attempts
-                    )
-                except RequestFailed as exc:
-                    if exc.connection and self._mode is None:
-                        self._fatal = LLMError(f"the model server cannot be used: {exc.reason}")
-                        raise self._fatal from exc
-                    return post, PostFailure(post_id=post.id, reason=exc.reason, attempts=1)
-                except LLMError as exc:
-                    self._fatal = exc
-                    raise
+                    return await settle(post)
+                finally:
+                    for mode in MODES:
+                        self._openings.pop((post.id, mode), None)
+
+        async def settle(post: Post) -> tuple[Post, CardsResponse | PostFailure]:
+            # Looked up here, not before queueing: a thousand lookups up front would
+            # hold back the first requests.
+            cached = self._from_cache(post)
+            if cached is not None:
+                return post, cached
+            if self._fatal is not None:
+                raise self._fatal  # the build is stopping: send nothing more
+            try:
+                return post, await self._converse(post)
+            except GenerationError as exc:
+                return post, PostFailure(post_id=post.id, reason=exc.reason, attempts=exc.attempts)
+            except RequestFailed as exc:
+                if exc.connection and self._mode is None:
+                    self._fatal = LLMError(f"the model server cannot be used: {exc.reason}")
+                    raise self._fatal from exc
+                return post, PostFailure(post_id=post.id, reason=exc.reason, attempts=1)
+            except LLMError as exc:
+                self._fatal = exc
+                raise
 
         tasks = [asyncio.create_task(one(post)) for post in posts]
-        results: dict[str, CardsResponse | PostFailure] = {}
+        results: dict[str, PostFailure | tuple[list[Card], list[InvalidCard]]] = {}
         try:
             if progress:
                 progress(0, len(posts))
             for next_done in asyncio.as_completed(tasks):
                 post, result = await next_done
-                results[post.id] = result
+                if isinstance(result, PostFailure):
+                    results[post.id] = result
+                else:
+                    cards, invalid = cards_from_response(post, result)
+                    results[post.id] = cards, invalid
+                    if on_cards is not None:
+                        on_cards(cards)
                 done += 1
                 if progress:
                     progress(done, len(posts))
@@ -453,13 +475,12 @@ class LLMGenerator:
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         for post in posts:  # input order, whatever order the answers came in
-            result = results[post.id]
-            if isinstance(result, PostFailure):
-                out.failures.append(result)
-                continue
-            cards, invalid = cards_from_response(post, result)
-            out.cards.extend(cards)
-            out.invalid.extend(invalid)
+            made = results[post.id]
+            if isinstance(made, PostFailure):
+                out.failures.append(made)
+            else:
+                out.cards.extend(made[0])
+                out.invalid.extend(made[1])
         stats = self._stats
         out.requests, out.cache_hits = stats.requests, stats.cache_hits
         out.tokens_in, out.tokens_out = stats.tokens_in, stats.tokens_out
@@ -467,12 +488,22 @@ class LLMGenerator:
         out.mode, out.notes = self._mode, stats.notes
         return out
 
+    def _opening(self, post: Post, mode: ConcreteMode) -> tuple[ChatRequest, str]:
+        """A post's first request in a mode and its cache key, made once: the lookup, the
+        send and the store all need them, and rendering and hashing a long prompt is the
+        most work this side does per request."""
+        key = (post.id, mode)
+        if key not in self._openings:
+            request = self.builder.request(post, mode)
+            self._openings[key] = request, request.key(post)
+        return self._openings[key]
+
     def _from_cache(self, post: Post) -> CardsResponse | None:
         if self.cache is None:
             return None
         modes = [self._mode] if self._mode else self._candidates
         for mode in modes:
-            hit = self.cache.get(self.builder.request(post, mode).key(post))
+            hit = self.cache.get(self._opening(post, mode)[1])
             if hit is None:
                 continue
             try:
@@ -492,7 +523,10 @@ class LLMGenerator:
         """
         while True:
             mode = self._mode or self._candidates[0]
-            request = self.builder.request(post, mode, turns)
+            if turns:
+                request = self.builder.request(post, mode, turns)
+            else:
+                request = self._opening(post, mode)[0]
             try:
                 reply = await self._complete(request)
             except ModeRejected as exc:
@@ -548,7 +582,7 @@ class LLMGenerator:
                     mode=request.mode,
                     post_id=post.id,
                 )
-                self.cache.put(first.key(post), value, reply.raw)
+                self.cache.put(self._opening(post, first.mode)[1], value, reply.raw)
             return response
         raise GenerationError(post.id, attempts, "; ".join(reason.splitlines())[:400], raw)
 
@@ -559,8 +593,10 @@ def generate_llm(
     *,
     backend: ChatBackend | None = None,
     progress: Progress | None = None,
+    on_cards: OnCards | None = None,
 ) -> LLMRun:
-    """Cards for the posts from the configured LLM server (or `backend`), through the cache."""
+    """Cards for the posts from the configured LLM server (or `backend`), through the cache;
+    `on_cards` sees each post's cards as they are made."""
     if backend is None and not (config.base_url or config.api_key):
         raise LLMError(
             "no model server configured: set --base-url (OPENAI_BASE_URL) for a local "
@@ -572,7 +608,8 @@ def generate_llm(
     async def main() -> LLMRun:
         chat = backend or OpenAIBackend(config)
         try:
-            return await LLMGenerator(config, chat, cache, builder).run(posts, progress)
+            generator = LLMGenerator(config, chat, cache, builder)
+            return await generator.run(posts, progress, on_cards)
         finally:
             await chat.aclose()
 
