@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from flashgen.check import (
     CheckConfig,
@@ -52,6 +53,8 @@ PACKAGE_NAME = "flashgen.apkg"
 REPORT_NAME = "flashgen.rejected.jsonl"
 STALE_NAME = "flashgen.stale.jsonl"
 
+T = TypeVar("T")
+
 
 @dataclass
 class Run:
@@ -78,17 +81,47 @@ def run(
     checks = checks or load_check_config()
     generator = with_taxonomy(generator, taxonomy)
     checker = Checker(posts, checks)
+    probe = None
+    if generator is not None and generator.uses_llm():
+        # Whether the server embeds is asked while it writes the cards, not after.
+        probe = _Background(make_embedder, generator, checks.embedding_model)
     # Each post's cards are checked while the model answers the others.
     cards, report = _generate(posts, generator, progress, on_cards=checker.add)
     embed = None
-    if generator is not None and generator.uses_llm():
-        embed, notice = make_embedder(generator, checks.embedding_model)
+    if probe is not None:
+        embed, notice = probe.result()
         if notice:
             report["notices"].append(notice)
     accepted, rejected = checker.finish(cards, embed)
     for rejection in rejected:
         report["rejections"].update(rejection.reasons)
     return Run(posts, cards, accepted, rejected, report)
+
+
+class _Background(Generic[T]):
+    """A call run in a daemon thread; `result()` waits for it and re-raises its error.
+
+    For waiting on a server while the main thread works: a daemon thread is not waited
+    for at exit, so a build that fails meanwhile still ends at once.
+    """
+
+    def __init__(self, func: Callable[..., T], *args: Any) -> None:
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(func, *args), daemon=True)
+        self._thread.start()
+
+    def _run(self, func: Callable[..., T], *args: Any) -> None:
+        try:
+            self._value = func(*args)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
 
 
 def with_taxonomy(

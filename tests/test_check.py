@@ -271,3 +271,23 @@ def test_thresholds_come_from_flashgen_toml(tmp_path: Path) -> None:
     (tmp_path / "flashgen.toml").write_text("[checks]\nmax_answer_wrds = 6\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"checks\.max_answer_wrds"):
         load_check_config(tmp_path)
+
+
+def test_whole_word_search_agrees_with_the_regex_it_replaces() -> None:
+    import random
+    import re
+
+    from flashgen.check.rules import _contains_words
+
+    def by_regex(haystack: str, needle: str) -> bool:
+        needle = needle.strip(" .,;:!?")
+        pattern = rf"(?<!\w){re.escape(needle)}(?!\w)"
+        return len(needle) >= 2 and re.search(pattern, haystack) is not None
+
+    rng = random.Random(5)
+    alphabet = list("ab_ 1.,éя!-?Ж٣")
+    for _ in range(20000):
+        haystack = "".join(rng.choices(alphabet, k=rng.randint(0, 12)))
+        needle = "".join(rng.choices(alphabet, k=rng.randint(0, 4)))
+        assert _contains_words(haystack, needle) == by_regex(haystack, needle), (haystack, needle)
+    assert _contains_words("ставка 0,2 и 0,25", "0,25") and not _contains_words("x 0,25", "0,2")

@@ -88,11 +88,16 @@ def _near_by_text(a: _Features, b: _Features, config: CheckConfig) -> bool:
     return max(chars, contained) >= config.near_answer_similarity
 
 
-def _rarest(tokens: set[str], counts: Counter[str], threshold: float) -> set[str]:
+def _ranks(counts: Counter[str]) -> dict[str, int]:
+    """Each token's place in one global order, rarest first (ties broken by the token)."""
+    return {token: i for i, token in enumerate(sorted(counts, key=lambda t: (counts[t], t)))}
+
+
+def _rarest(tokens: set[str], rank: dict[str, int], threshold: float) -> list[str]:
     """Prefix filtering: two sets with Jaccard >= t share one of the first n - ceil(t·n) + 1
-    tokens of each, tokens ordered rarest first."""
-    ordered = sorted(tokens, key=lambda token: (counts[token], token))
-    return set(ordered[: max(len(ordered) - math.ceil(threshold * len(ordered)) + 1, 1)])
+    tokens of each, tokens in one global order (rarest first keeps the postings short)."""
+    ordered = sorted(tokens, key=rank.__getitem__)
+    return ordered[: max(len(ordered) - math.ceil(threshold * len(ordered)) + 1, 1)]
 
 
 def _blocking_keys(
@@ -104,25 +109,22 @@ def _blocking_keys(
     the larger of. Answers: prefix-filtered shingles, plus every word, item and number, which
     cover containment, same sets and «шесть» = 6.
     """
-    counts: Counter[str] = Counter()
+    counts: tuple[Counter[str], Counter[str], Counter[str]] = (Counter(), Counter(), Counter())
     for f in features:
-        counts.update(f"s:{x}" for x in f.prompt_shingles)
-        counts.update(f"w:{x}" for x in f.prompt_words)
-        counts.update(f"a:{x}" for x in f.answer_shingles)
+        counts[0].update(f.prompt_shingles)
+        counts[1].update(f.prompt_words)
+        counts[2].update(f.answer_shingles)
+    shingle_rank, word_rank, answer_rank = map(_ranks, counts)
+    question_t, answer_t = config.near_question_similarity, config.near_answer_similarity
     out = []
     for f in features:
         question = {f"k:{f.kind}"} if not f.prompt_shingles else set()
-        question |= _rarest(
-            {f"s:{x}" for x in f.prompt_shingles}, counts, config.near_question_similarity
-        )
-        question |= _rarest(
-            {f"w:{x}" for x in f.prompt_words}, counts, config.near_question_similarity
-        )
-        answer = _rarest(
-            {f"a:{x}" for x in f.answer_shingles}, counts, config.near_answer_similarity
-        )
-        answer |= {f"aw:{x}" for x in f.answer_words} | {f"i:{x}" for x in f.items}
-        answer |= {f"#{float(n)}" for n in f.numbers}
+        question.update("s:" + x for x in _rarest(f.prompt_shingles, shingle_rank, question_t))
+        question.update("w:" + x for x in _rarest(f.prompt_words, word_rank, question_t))
+        answer = {"a:" + x for x in _rarest(f.answer_shingles, answer_rank, answer_t)}
+        answer.update("aw:" + x for x in f.answer_words)
+        answer.update("i:" + x for x in f.items)
+        answer.update(f"#{float(n)}" for n in f.numbers)
         out.append((question, answer))
     return out
 

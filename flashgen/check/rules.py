@@ -178,11 +178,27 @@ def _shown_part(text: str, deletions: list[re.Match[str]], i: int, hidden: str) 
     return text[start : m.start()] + ("" if m.group(1) == hidden else m.group(2))
 
 
+def _is_word_char(text: str, i: int) -> bool:
+    r"""Whether text[i] exists and is what `\w` matches (a letter, digit or `_`)."""
+    return 0 <= i < len(text) and (text[i].isalnum() or text[i] == "_")
+
+
 def _contains_words(haystack: str, needle: str) -> bool:
+    """Whether needle stands in haystack as whole words (not inside a longer word).
+
+    Searched by hand: a regex per card would be compiled anew for every card.
+    """
     needle = needle.strip(" .,;:!?")
     if len(needle) < 2:
         return False
-    return re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", haystack) is not None
+    start = haystack.find(needle)
+    while start != -1:
+        if not _is_word_char(haystack, start - 1) and not _is_word_char(
+            haystack, start + len(needle)
+        ):
+            return True
+        start = haystack.find(needle, start + 1)
+    return False
 
 
 @rule("empty-answer")
