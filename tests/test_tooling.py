@@ -64,3 +64,45 @@ def test_readme_main_job_runs_on_the_examples(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "flashgen.apkg").stat().st_size > 0
     assert re.search(r"\d+ posts → \d+ cards in \d+ decks", result.output)
+
+
+def test_an_installed_flashgen_carries_its_prompts(tmp_path: Path) -> None:
+    # What a wheel would hold: the packages and their data, as setuptools lays them out.
+    lib = tmp_path / "lib"
+    setup = "from setuptools import setup; setup()"
+    subprocess.run(
+        [sys.executable, "-c", setup, "build_py", "--build-lib", str(lib)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    assert sorted(p.name for p in (lib / "flashgen" / "prompts").glob("*.j2")) == [
+        "post.j2",
+        "reask.j2",
+        "system.j2",
+    ]
+    posts = tmp_path / "posts.txt"
+    posts.write_text("Kafka хранит сообщения 168 часов по умолчанию.\n", encoding="utf-8")
+    code = "from flashgen.cli import main; main()"
+    env = {"PYTHONPATH": str(lib), "PATH": "/usr/bin:/bin", "OPENAI_BASE_URL": "http://x/v1"}
+    shown = subprocess.run(
+        [sys.executable, "-c", code, "prompt", str(posts), "--post", ""],
+        cwd=tmp_path,  # nowhere near the repository's prompts/
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "--- system ---" in shown.stdout and "168 часов" in shown.stdout
+    where = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from flashgen.generate.prompts import DEFAULT_PROMPTS as d; print(d)",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert Path(where.stdout.strip()) == lib / "flashgen" / "prompts"

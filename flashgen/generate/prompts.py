@@ -13,8 +13,17 @@ import jinja2
 
 from flashgen.errors import FlashgenError
 
-# The repository's prompts/ folder, beside the package.
-DEFAULT_PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
+
+def _default_prompts() -> Path:
+    """The prompts flashgen ships: flashgen/prompts in an installed wheel, else the
+    repository's prompts/ beside the package (a checkout or an editable install), where
+    users read and tune them."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "prompts"
+    return installed if installed.is_dir() else package.parent / "prompts"
+
+
+DEFAULT_PROMPTS = _default_prompts()
 TEMPLATES = ("system.j2", "post.j2", "reask.j2")
 
 
