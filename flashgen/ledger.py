@@ -10,18 +10,20 @@ of the response cache's SQLite file. `--no-cache` skips cached responses, never 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from pydantic import BaseModel, ConfigDict
 
-from flashgen.check.text import similarity
+from flashgen.check.text import normalize, rarest_prefix, similarity, token_ranks, words
 from flashgen.errors import FlashgenError
-from flashgen.models import Card
+from flashgen.models import Card, Post
 
 # How close a regenerated card must be to an earlier card of its post to be the same fact:
 # what is recalled nearly the same, and the question about the same thing. Answers are
@@ -30,6 +32,11 @@ from flashgen.models import Card
 # answer already narrows the choice to the cards of one post.
 ANSWER_SIMILARITY = 0.8
 QUESTION_SIMILARITY = 0.25
+# A post with no cards issued yet is an edit of a post that is gone from the inputs when
+# they share a channel and at least this share of their words (Jaccard): the id of a
+# pasted post is its text, so fixing a typo gives it a new one. A typo fix keeps ~0.9;
+# two different posts of one channel share ~0.1-0.3.
+POST_SIMILARITY = 0.5
 
 
 class LedgerError(FlashgenError):
@@ -115,14 +122,16 @@ def reconcile(
     for entry in earlier:
         by_post.setdefault(entry.post_id, []).append(entry)
     out = Reconciled()
-    taken: set[tuple[str, str]] = set()
+    # Claimed GUIDs: a GUID goes to one card of the build, even when the entries of an
+    # edited post's predecessor are offered to it (see Ledger.earlier).
+    taken: set[str] = set()
     chosen: dict[int, Entry] = {}
     # Exact identities first, so a fuzzy match never takes a GUID a card owns outright.
     for index, (card, guid, _) in enumerate(cards):
         for entry in by_post.get(card.post_id, ()):
-            if entry.guid == guid and (card.post_id, guid) not in taken:
+            if entry.guid == guid and guid not in taken:
                 chosen[index] = entry
-                taken.add((card.post_id, guid))
+                taken.add(guid)
                 break
     pairs = []
     for index, (card, _, _) in enumerate(cards):
@@ -134,10 +143,9 @@ def reconcile(
                 pairs.append((-score, index, order, entry))
     # Closest pairs first; index and order break ties, so the result is reproducible.
     for _, index, _, entry in sorted(pairs, key=lambda p: p[:3]):
-        key = (entry.post_id, entry.guid)
-        if index not in chosen and key not in taken:
+        if index not in chosen and entry.guid not in taken:
             chosen[index] = entry
-            taken.add(key)
+            taken.add(entry.guid)
     for index, (card, guid, digest) in enumerate(cards):
         match = chosen.get(index)
         if match is None:
@@ -163,7 +171,7 @@ def reconcile(
     wanted = set(generated)
     for post_id in sorted(wanted & by_post.keys()):
         for entry in by_post[post_id]:
-            if (post_id, entry.guid) not in taken:
+            if entry.guid not in taken:
                 out.stale.append(
                     StaleCard(
                         post_id=post_id,
@@ -174,6 +182,44 @@ def reconcile(
                         changed=entry.changed,
                     )
                 )
+    return out
+
+
+def match_edits(fresh: Sequence[Post], gone: Sequence[Post]) -> dict[str, str]:
+    """Id of a fresh post → id of the gone post it is an edit of, one to one.
+
+    Closest pairs first (ties by input order and id), among pairs of one channel whose
+    word sets have Jaccard >= POST_SIMILARITY; prefix filtering finds every such pair
+    without comparing all of them.
+    """
+    bags = {id(post): set(words(normalize(post.text))) for post in (*fresh, *gone)}
+    counts: Counter[str] = Counter()
+    for bag in bags.values():
+        counts.update(bag)
+    rank = token_ranks(counts)
+    index: dict[tuple[str, str], list[Post]] = defaultdict(list)
+    for old in gone:
+        for token in rarest_prefix(bags[id(old)], rank, POST_SIMILARITY):
+            index[(old.channel, token)].append(old)
+    pairs = []
+    for order, new in enumerate(fresh):
+        bag = bags[id(new)]
+        candidates = {
+            id(old): old
+            for token in rarest_prefix(bag, rank, POST_SIMILARITY)
+            for old in index.get((new.channel, token), ())
+        }
+        for old in candidates.values():
+            union = len(bag | bags[id(old)])
+            score = len(bag & bags[id(old)]) / union if union else 0.0
+            if score >= POST_SIMILARITY:
+                pairs.append((-score, order, old.id, new.id))
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for _, _, old_id, new_id in sorted(pairs):
+        if new_id not in out and old_id not in taken:
+            out[new_id] = old_id
+            taken.add(old_id)
     return out
 
 
@@ -211,8 +257,14 @@ class Ledger:
                 " question TEXT NOT NULL, answers TEXT NOT NULL, digest TEXT NOT NULL,"
                 " changed INTEGER NOT NULL, PRIMARY KEY (post_id, guid))"
             )
+            # The posts cards were issued for, to recognise one whose id an edit changed.
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS posts ("
+                " post_id TEXT PRIMARY KEY, channel TEXT NOT NULL, text TEXT NOT NULL)"
+            )
         except (OSError, sqlite3.Error) as exc:
             raise LedgerError(f"{self.path}: cannot open the ledger ({exc})") from exc
+        self._edits: dict[str, str] = {}  # new post id → the id it had, found by earlier()
 
     def entries(self, post_ids: Iterable[str]) -> list[Entry]:
         """Every card issued so far for these posts, oldest GUID order kept stable."""
@@ -229,11 +281,37 @@ class Ledger:
                 )
         return out
 
-    def remember(self, entries: Iterable[Entry]) -> None:
-        """Record the cards a written package holds, in one transaction."""
+    def earlier(self, posts: Mapping[str, Post]) -> list[Entry]:
+        """The cards issued so far for these posts; for a post with none, those of the
+        post gone from the inputs that it is an edit of, as if issued for it."""
+        out = self.entries(posts)
+        issued = {row[0] for row in self._db.execute("SELECT DISTINCT post_id FROM issued")}
+        fresh = [post for post in posts.values() if post.id not in issued]
+        gone = issued - posts.keys()
+        self._edits = {}
+        if fresh and gone:
+            rows = self._db.execute("SELECT post_id, channel, text FROM posts ORDER BY post_id")
+            vanished = [Post(id=i, channel=c, text=t) for i, c, t in rows if i in gone]
+            self._edits = match_edits(fresh, vanished)
+        for new_id, old_id in sorted(self._edits.items()):
+            out += [dataclasses.replace(e, post_id=new_id) for e in self.entries([old_id])]
+        return out
+
+    def remember(self, entries: Iterable[Entry], posts: Iterable[Post] = ()) -> None:
+        """Record the cards a written package holds and their posts, in one transaction."""
+        entries = list(entries)
+        with_cards = {entry.post_id for entry in entries}
         try:
             with self._db:
                 self._db.execute("BEGIN")
+                # The cards of an edited post now live under its new id.
+                moved = [(old,) for new, old in self._edits.items() if new in with_cards]
+                self._db.executemany("DELETE FROM issued WHERE post_id = ?", moved)
+                self._db.executemany("DELETE FROM posts WHERE post_id = ?", moved)
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO posts (post_id, channel, text) VALUES (?, ?, ?)",
+                    [(p.id, p.channel, p.text) for p in posts if p.id in with_cards],
+                )
                 self._db.executemany(
                     "INSERT OR REPLACE INTO issued (post_id, guid, kind, question, answers,"
                     " digest, changed) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -203,7 +203,7 @@ def build(
         ]
         # A post that got no answer made no cards this time; its cards are not stale.
         generated = set(posts) - set(report.get("failures", {}))
-        plan = reconcile(notes, book.entries(posts) if book else (), stamp, generated)
+        plan = reconcile(notes, book.earlier(posts) if book else (), stamp, generated)
         if split:
             paths = export_split(decks, posts, out, root=root, timestamp=stamp, issues=plan.issues)
         else:
@@ -214,7 +214,7 @@ def build(
             ]
         # Remembered only once the package exists, so a failed write changes no dates.
         if book is not None:
-            book.remember(plan.entries)
+            book.remember(plan.entries, posts.values())
     # Written every build, so they never describe an older build.
     rejected_path = write_report(result.rejected, out / REPORT_NAME)
     stale_path = write_stale(plan.stale, out / STALE_NAME)

@@ -10,6 +10,7 @@ import re
 import sqlite3
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,71 @@ def test_an_edited_post_updates_its_note_and_keeps_the_history(
     assert col.db.scalar("select count() from revlog") == 3
     [note_id] = col.find_notes("вспомогательный")
     assert "{{c1::0,2}}" in col.get_note(note_id)["Text"]
+
+
+def _pasted(path: Path, texts: list[str], channel: str = "ML Notes") -> Path:
+    """Posts pasted as forwarded messages: a pasted post's id is its text."""
+    path.write_text("".join(f"Forwarded from {channel}\n{t}\n" for t in texts), encoding="utf-8")
+    return path
+
+
+def test_an_edited_pasted_post_keeps_its_notes_though_its_id_changed(
+    fake: FakeOpenAI, tmp_path: Path, col: Collection
+) -> None:
+    source = _pasted(tmp_path / "posts.txt", [KAFKA, DPO, BATCH])
+    _build(fake, source, tmp_path / "one", "--timestamp", "1700000000")
+    assert len(_import(col, tmp_path / "one" / "flashgen.apkg").new) == 3
+    reps = _study_everything(col)
+
+    edited = DPO.replace("добавляют NLL", "добавляют вспомогательный NLL")
+    before = {post.id for post in read_posts([source])}
+    _pasted(source, [KAFKA, edited, BATCH])
+    assert len(before - {post.id for post in read_posts([source])}) == 1  # a new id
+    again = _build(fake, source, tmp_path / "two", "--timestamp", "1700003600")
+    assert "no longer made" not in again.output
+    apkg = tmp_path / "two" / "flashgen.apkg"
+    assert sorted(_mods(apkg, tmp_path).values()) == [1700000000, 1700000000, 1700003600]
+    log = _import(col, apkg)
+    assert len(log.new) == 0 and len(log.updated) == 1 and not log.conflicting
+    assert {cid: col.get_card(cid).reps for cid in reps} == reps
+    [note_id] = col.find_notes("вспомогательный")
+    assert "{{c1::0,2}}" in col.get_note(note_id)["Text"]
+
+    # Edited again: the notes follow the post from id to id.
+    _pasted(source, [KAFKA, edited + " Это важно.", BATCH])
+    _build(fake, source, tmp_path / "three", "--timestamp", "1700007200")
+    assert len(_import(col, tmp_path / "three" / "flashgen.apkg").new) == 0
+    assert col.note_count() == 3 and {cid: col.get_card(cid).reps for cid in reps} == reps
+
+
+def test_a_guid_goes_to_one_card_of_a_build() -> None:
+    # The old post back beside its edit: both are offered the GUID the old one issued.
+    old = _card("Сколько часов Kafka хранит сообщения?", topic="t")
+    back = old.model_copy(update={"post_id": "a"})
+    edit = old.model_copy(update={"post_id": "b", "question": "Сколько часов хранит Kafka?"})
+    offered = [replace(_entry("g", old), post_id=pid) for pid in ("a", "b")]
+    plan = reconcile([(edit, "own-b", "d"), (back, "g", "d")], offered, 500, {"a", "b"})
+    assert plan.issues[back].guid == "g" and plan.issues[edit].guid == "own-b"
+
+
+def test_a_post_is_an_edit_only_of_a_close_post_of_its_channel_that_is_gone() -> None:
+    from flashgen.ledger import match_edits
+    from flashgen.models import Post
+
+    def post(pid: str, text: str, channel: str = "ML Notes") -> Post:
+        return Post(id=pid, channel=channel, text=text)
+
+    gone = [post("old-dpo", DPO), post("old-kafka", KAFKA), post("old-soup", SOUP, "Кухня")]
+    fresh = [
+        post("new-dpo", DPO.replace("Так модель", "Так языковая модель")),
+        post("dpo-copy", DPO.replace("лоссу", "функции потерь")),  # further from it
+        post("soup", SOUP + " Подают горячим."),  # close, but another channel
+        post("batch", BATCH),  # nothing like it was there
+    ]
+    fresh[2] = fresh[2].model_copy(update={"channel": "Другой канал"})
+    assert match_edits(fresh, gone) == {"new-dpo": "old-dpo"}
+    assert match_edits(fresh[1:], gone) == {"dpo-copy": "old-dpo"}
+    assert match_edits(fresh, []) == {}
 
 
 def test_a_reworded_card_updates_its_note_in_place(

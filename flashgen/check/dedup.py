@@ -14,7 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from flashgen.check.rules import CardText, CheckConfig, card_text
-from flashgen.check.text import normalize, number_values, shingles, words
+from flashgen.check.text import (
+    normalize,
+    number_values,
+    rarest_prefix,
+    shingles,
+    token_ranks,
+    words,
+)
 from flashgen.models import Card
 
 Embedder = Callable[[list[str]], list[list[float]]]
@@ -88,18 +95,6 @@ def _near_by_text(a: _Features, b: _Features, config: CheckConfig) -> bool:
     return max(chars, contained) >= config.near_answer_similarity
 
 
-def _ranks(counts: Counter[str]) -> dict[str, int]:
-    """Each token's place in one global order, rarest first (ties broken by the token)."""
-    return {token: i for i, token in enumerate(sorted(counts, key=lambda t: (counts[t], t)))}
-
-
-def _rarest(tokens: set[str], rank: dict[str, int], threshold: float) -> list[str]:
-    """Prefix filtering: two sets with Jaccard >= t share one of the first n - ceil(t·n) + 1
-    tokens of each, tokens in one global order (rarest first keeps the postings short)."""
-    ordered = sorted(tokens, key=rank.__getitem__)
-    return ordered[: max(len(ordered) - math.ceil(threshold * len(ordered)) + 1, 1)]
-
-
 def _blocking_keys(
     features: Sequence[_Features], config: CheckConfig
 ) -> list[tuple[set[str], set[str]]]:
@@ -114,14 +109,15 @@ def _blocking_keys(
         counts[0].update(f.prompt_shingles)
         counts[1].update(f.prompt_words)
         counts[2].update(f.answer_shingles)
-    shingle_rank, word_rank, answer_rank = map(_ranks, counts)
+    shingle_rank, word_rank, answer_rank = map(token_ranks, counts)
     question_t, answer_t = config.near_question_similarity, config.near_answer_similarity
     out = []
     for f in features:
         question = {f"k:{f.kind}"} if not f.prompt_shingles else set()
-        question.update("s:" + x for x in _rarest(f.prompt_shingles, shingle_rank, question_t))
-        question.update("w:" + x for x in _rarest(f.prompt_words, word_rank, question_t))
-        answer = {"a:" + x for x in _rarest(f.answer_shingles, answer_rank, answer_t)}
+        prompt_shingles = rarest_prefix(f.prompt_shingles, shingle_rank, question_t)
+        question.update("s:" + x for x in prompt_shingles)
+        question.update("w:" + x for x in rarest_prefix(f.prompt_words, word_rank, question_t))
+        answer = {"a:" + x for x in rarest_prefix(f.answer_shingles, answer_rank, answer_t)}
         answer.update("aw:" + x for x in f.answer_words)
         answer.update("i:" + x for x in f.items)
         answer.update(f"#{float(n)}" for n in f.numbers)

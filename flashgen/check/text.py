@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 
 _QUOTES = str.maketrans({c: '"' for c in "«»“”„‟″"} | {c: "'" for c in "‘’‚‛′`"})
@@ -142,3 +144,15 @@ def similarity(a: str, b: str, *, containment: bool = False) -> float:
         return chars if wa or wb else 1.0
     base = min(len(wa), len(wb)) if containment else len(wa | wb)
     return max(chars, len(wa & wb) / base)
+
+
+def token_ranks(counts: Counter[str]) -> dict[str, int]:
+    """Each token's place in one global order, rarest first (ties broken by the token)."""
+    return {token: i for i, token in enumerate(sorted(counts, key=lambda t: (counts[t], t)))}
+
+
+def rarest_prefix(tokens: set[str], rank: dict[str, int], threshold: float) -> list[str]:
+    """Prefix filtering: two sets with Jaccard >= t share one of the first n - ceil(t·n) + 1
+    tokens of each, tokens in one global order (rarest first keeps the postings short)."""
+    ordered = sorted(tokens, key=rank.__getitem__)
+    return ordered[: max(len(ordered) - math.ceil(threshold * len(ordered)) + 1, 1)]
