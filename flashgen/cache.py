@@ -15,7 +15,7 @@ import sqlite3
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -49,29 +49,55 @@ def cache_key(parts: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-class Cache:
-    """Responses by key in an SQLite file; open it with `with Cache(path) as cache:`."""
+class SQLiteFile:
+    """One of flashgen's SQLite files: its folder made, its tables created, and closed by
+    `with`; a file that cannot be opened is one `error` naming it."""
+
+    error: type[FlashgenError] = FlashgenError
+    what = "file"  # how the error names it
+    schema: tuple[str, ...] = ()  # statements run on opening: pragmas, CREATE TABLE IF NOT EXISTS
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS responses ("
-                " key TEXT PRIMARY KEY, content TEXT NOT NULL, response TEXT,"
-                " tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,"
-                " model TEXT NOT NULL DEFAULT '', mode TEXT NOT NULL DEFAULT '',"
-                " post_id TEXT NOT NULL DEFAULT '', created REAL NOT NULL)"
-            )
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
-            )
+            for statement in self.schema:
+                self._db.execute(statement)
         except (OSError, sqlite3.Error) as exc:
-            raise CacheError(f"{self.path}: cannot open the cache ({exc})") from exc
+            raise self.error(f"{self.path}: cannot open the {self.what} ({exc})") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Cache(SQLiteFile):
+    """Responses by key in an SQLite file; open it with `with Cache(path) as cache:`."""
+
+    error = CacheError
+    what = "cache"
+    schema = (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        "CREATE TABLE IF NOT EXISTS responses ("
+        " key TEXT PRIMARY KEY, content TEXT NOT NULL, response TEXT,"
+        " tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,"
+        " model TEXT NOT NULL DEFAULT '', mode TEXT NOT NULL DEFAULT '',"
+        " post_id TEXT NOT NULL DEFAULT '', created REAL NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    )
 
     def setting(self, name: str) -> str | None:
         """A remembered fact about a server, such as the structured-output mode it accepts."""
@@ -129,17 +155,3 @@ class Cache:
     def __len__(self) -> int:
         (count,) = self._db.execute("SELECT COUNT(*) FROM responses").fetchone()
         return int(count)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Cache:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -17,10 +17,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 from pydantic import BaseModel, ConfigDict
 
+from flashgen.cache import SQLiteFile
 from flashgen.check.text import normalize, rarest_prefix, similarity, token_ranks, words
 from flashgen.errors import FlashgenError
 from flashgen.models import Card, Post
@@ -242,28 +242,23 @@ def write_stale(stale: Sequence[StaleCard], path: Path) -> Path | None:
     return path
 
 
-class Ledger:
+class Ledger(SQLiteFile):
     """The issued cards in the cache's SQLite file; open with `with Ledger(path) as ledger:`."""
 
+    error = LedgerError
+    what = "ledger"
+    schema = (
+        "CREATE TABLE IF NOT EXISTS issued ("
+        " post_id TEXT NOT NULL, guid TEXT NOT NULL, kind TEXT NOT NULL,"
+        " question TEXT NOT NULL, answers TEXT NOT NULL, digest TEXT NOT NULL,"
+        " changed INTEGER NOT NULL, PRIMARY KEY (post_id, guid))",
+        # The posts cards were issued for, to recognise one whose id an edit changed.
+        "CREATE TABLE IF NOT EXISTS posts ("
+        " post_id TEXT PRIMARY KEY, channel TEXT NOT NULL, text TEXT NOT NULL)",
+    )
+
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS issued ("
-                " post_id TEXT NOT NULL, guid TEXT NOT NULL, kind TEXT NOT NULL,"
-                " question TEXT NOT NULL, answers TEXT NOT NULL, digest TEXT NOT NULL,"
-                " changed INTEGER NOT NULL, PRIMARY KEY (post_id, guid))"
-            )
-            # The posts cards were issued for, to recognise one whose id an edit changed.
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS posts ("
-                " post_id TEXT PRIMARY KEY, channel TEXT NOT NULL, text TEXT NOT NULL)"
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise LedgerError(f"{self.path}: cannot open the ledger ({exc})") from exc
+        super().__init__(path)
         self._edits: dict[str, str] = {}  # new post id → the id it had, found by earlier()
 
     def entries(self, post_ids: Iterable[str]) -> list[Entry]:
@@ -330,17 +325,3 @@ class Ledger:
                 )
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: cannot write the ledger ({exc})") from exc
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Ledger:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

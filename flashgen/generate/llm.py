@@ -160,16 +160,8 @@ class OpenAIBackend:
 
     async def complete(self, request: ChatRequest) -> ChatReply:
         openai = self._openai
-        response_format = request.response_format()
-        body: dict[str, Any] = {
-            "model": request.model,
-            "messages": [dict(m) for m in request.messages],
-            "temperature": request.temperature,
-            "max_tokens": request.max_tokens,
-        }
-        if response_format:
-            # Sent as-is: json_object with a schema is outside the SDK's types.
-            body["response_format"] = response_format
+        # Sent as-is: json_object with a schema is outside the SDK's types.
+        body = request.body()
         try:
             # The SDK's generic POST keeps its retries, retry-after, timeouts and typed errors,
             # but skips re-walking every message through its TypedDict transforms and building
@@ -182,7 +174,7 @@ class OpenAIBackend:
                 f"cannot connect to {self.base_url} ({exc.__cause__ or exc})", connection=True
             ) from exc
         except openai.APIStatusError as exc:
-            raise _status_error(exc, response_format is not None) from exc
+            raise _status_error(exc, "response_format" in body) from exc
         except openai.APIError as exc:  # e.g. a body that is not JSON at all
             raise RequestFailed(f"unreadable answer from {self.base_url} ({exc})") from exc
         if not isinstance(data, dict):
