@@ -258,8 +258,9 @@ def post_id(channel: str, text: str) -> str:
     return digest[:12]
 
 
-def clean(raw: RawPost) -> Post | None:
-    """A raw post as a Post, or None when nothing but noise is left."""
+def clean(raw: RawPost, source: str | None = None) -> Post | None:
+    """A raw post as a Post, or None when nothing but noise is left; `source` names its
+    file, kept when the post's id comes from its content."""
     lines = merge_copies(raw.lines) if raw.merge_copies else _tidy(raw.lines)
     text = "\n".join(lines).strip()
     if not text:
@@ -273,4 +274,5 @@ def clean(raw: RawPost) -> Post | None:
         url=raw.url,
         text=text,
         links=tuple(links),
+        source=None if raw.native_id else source,
     )

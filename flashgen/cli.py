@@ -270,6 +270,12 @@ def posts(inputs: Sequence[str], as_json: bool, read: ReadOptions) -> None:
     "not used with a [[topics]] taxonomy in flashgen.toml.",
 )
 @click.option("--split", is_flag=True, help="Write one package per topic, OUT/<topic>.apkg.")
+@click.option(
+    "--ledger",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File that remembers the notes issued, so rebuilt notes keep their GUIDs; never "
+    "cleared with the cache.  [default: .flashgen/ledger.sqlite]",
+)
 @_errors_as_one_line
 @generator_options
 @read_options
@@ -280,6 +286,7 @@ def build(
     root: str,
     max_topics: int,
     split: bool,
+    ledger: Path | None,
     generator: GeneratorConfig,
     read: ReadOptions,
 ) -> None:
@@ -297,11 +304,13 @@ def build(
             read=read,
             max_topics=max_topics,
             split=split,
+            ledger=ledger,
         )
     finally:
         progress.close()
     click.echo(
-        f"{result.posts} posts → {result.cards} cards in {len(result.decks)} decks → {result.path}"
+        f"{result.posts} posts → {result.notes} notes ({result.cards} cards) in "
+        f"{len(result.decks)} decks → {result.path}"
     )
     _print_report(result)
 

@@ -20,6 +20,9 @@ from flashgen.errors import FlashgenError
 
 CONFIG_FILE = "flashgen.toml"
 DEFAULT_CACHE = Path(".flashgen") / "cache.sqlite"
+# The notes issued so far (flashgen.ledger): a file of its own, since a cache may be
+# cleared at will and this may not.
+DEFAULT_LEDGER = Path(".flashgen") / "ledger.sqlite"
 DEFAULT_MODEL = "gpt-4o-mini"
 
 GeneratorKind = Literal["auto", "llm", "offline"]
@@ -76,9 +79,8 @@ class GeneratorConfig(BaseModel):
     language: str | None = None
     prompts: Path | None = None
     cache: Path | None = DEFAULT_CACHE
-    # Where the issued notes are remembered (flashgen.ledger): the cache file even when
-    # --no-cache turns cached responses off, since losing it would orphan review history.
-    ledger: Path = DEFAULT_CACHE
+    # Where the issued notes are remembered (flashgen.ledger); --no-cache never touches it.
+    ledger: Path = DEFAULT_LEDGER
     prices: dict[str, Price] = Field(default_factory=dict)
     # The user's taxonomy names ([[topics]]), which the system prompt asks the model to
     # choose from; set by the pipeline from flashgen.toml, not from the [llm] table.
@@ -169,7 +171,6 @@ def load_config(
     if env.get(key_var, "").strip():
         values["api_key"] = env[key_var].strip()
     given = {key: value for key, value in (flags or {}).items() if value is not None}
-    values["ledger"] = given.get("cache") or values.get("cache") or DEFAULT_CACHE
     if given.pop("no_cache", False):
         given["cache"] = None
         values.pop("cache", None)

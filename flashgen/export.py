@@ -27,10 +27,10 @@ from typing import Any
 
 import genanki
 
-from flashgen.check import card_identity
+from flashgen.check import card_identity, normalize
 from flashgen.errors import ExportError
-from flashgen.ledger import Issue
-from flashgen.models import CLOZE_RE, Card, Post
+from flashgen.ledger import Entry, Issue
+from flashgen.models import CLOZE_RE, Card, Post, cloze_deletions
 
 # Fixed for good: Anki matches note types by id, and changing fields under one id makes
 # every earlier import conflict.
@@ -136,16 +136,24 @@ def source_html(post: Post | None) -> str:
 
 
 class StampedNote(genanki.Note):
-    """A note with its own `mod`: genanki stamps every note with the package's timestamp,
-    but Anki updates a note on import only when its `mod` is newer, so the time must be
-    the last change of this note's content (see flashgen.ledger)."""
+    """A note with its own `mod` and `data`.
 
-    def __init__(self, *args: Any, mod: int | None = None, **kwargs: Any) -> None:
+    genanki stamps every note with the package's timestamp, but Anki updates a note on
+    import only when its `mod` is newer, so the time must be the last change of this
+    note's content (see flashgen.ledger). `data`, a column Anki leaves unused, holds what
+    the ledger needs to be re-seeded from this package: the note's post, and for a post
+    whose id is its text, its file and text once.
+    """
+
+    def __init__(self, *args: Any, mod: int | None = None, data: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.mod = mod
+        self.data = data
 
     def write_to_db(self, cursor: Any, timestamp: float, deck_id: int, id_gen: Any) -> None:
         super().write_to_db(cursor, timestamp if self.mod is None else self.mod, deck_id, id_gen)
+        if self.data:
+            cursor.execute("UPDATE notes SET data = ? WHERE guid = ?", (self.data, self.guid))
 
 
 def note_tags(card: Card, post: Post | None) -> list[str]:
@@ -172,11 +180,99 @@ def card_note(card: Card, post: Post | None, issue: Issue | None = None) -> Stam
     )
 
 
+def _digest(model_id: int, fields: list[str], tags: list[str]) -> str:
+    blob = json.dumps([model_id, fields, tags], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
 def note_digest(card: Card, post: Post | None) -> str:
     """A digest of everything a note shows (note type, fields, tags), to tell a changed note."""
     note = card_note(card, post)
-    blob = json.dumps([note.model.model_id, note.fields, note.tags], ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return _digest(note.model.model_id, note.fields, note.tags)
+
+
+def _field_text(field: str) -> str:
+    """A field back as the text it was made from (field_html and cloze_html undone)."""
+    return html.unescape(field.replace("<br>", "\n"))
+
+
+def _read_notes(path: Path) -> list[tuple[str, int, int, str, str, str]]:
+    """(guid, note type id, mod, fields, tags, data) of every note in an .apkg."""
+    with tempfile.TemporaryDirectory(prefix="flashgen-") as tmp:
+        with zipfile.ZipFile(path) as archive:
+            archive.extract("collection.anki2", tmp)
+        conn = sqlite3.connect(Path(tmp) / "collection.anki2")
+        try:
+            return conn.execute("SELECT guid, mid, mod, flds, tags, data FROM notes").fetchall()
+        finally:
+            conn.close()
+
+
+def _post_of(quote: str, channel: str | None, posts: Mapping[str, Post]) -> str | None:
+    """The one post that holds a note's quote (for packages written before notes kept
+    their post id), or None when none or several do."""
+    wanted = normalize(quote)
+    found = [
+        post.id
+        for post in posts.values()
+        if wanted in normalize(post.text) and channel in (None, tag_of(post.channel))
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def packaged_notes(out_dir: Path, posts: Mapping[str, Post]) -> tuple[list[Entry], list[Post], str]:
+    """What the packages flashgen wrote into `out_dir` hold for the ledger: an entry per
+    note, the posts described in them, and which packages they were.
+
+    A file that is not a readable package of flashgen's notes is passed over: this only
+    recovers what can be recovered.
+    """
+    entries: dict[str, Entry] = {}
+    described: dict[str, Post] = {}
+    used: list[str] = []
+    for path in sorted(out_dir.glob("*.apkg")) if out_dir.is_dir() else []:
+        try:
+            rows = _read_notes(path)
+        except (OSError, KeyError, zipfile.BadZipFile, sqlite3.Error):
+            continue
+        before = len(entries)
+        for guid, model_id, mod, flds, tags, data in rows:
+            fields = flds.split("\x1f")
+            if model_id not in (BASIC_MODEL_ID, CLOZE_MODEL_ID) or len(fields) != 4:
+                continue
+            try:
+                meta = json.loads(data) if data else {}
+            except json.JSONDecodeError:
+                meta = {}
+            tag_list = tags.split()
+            channel = next(
+                (t.removeprefix("channel::") for t in tag_list if t.startswith("channel::")), None
+            )
+            post_id = meta.get("post") or _post_of(_field_text(fields[3]), channel, posts)
+            if not isinstance(post_id, str):
+                continue
+            question = _field_text(fields[0])
+            if model_id == CLOZE_MODEL_ID:
+                kind, answers = "cloze", tuple(a for _, a in cloze_deletions(question))
+            else:
+                kind, answers = "basic", (_field_text(fields[1]),)
+            digest = _digest(model_id, fields, tag_list)
+            entries[guid] = Entry(post_id, guid, kind, question, answers, digest, int(mod))
+            if all(isinstance(meta.get(k), str) for k in ("text", "channel", "source")):
+                described[post_id] = Post(
+                    id=post_id, channel=meta["channel"], source=meta["source"], text=meta["text"]
+                )
+        if len(entries) > before:
+            used.append(str(path))
+    return list(entries.values()), list(described.values()), ", ".join(used)
+
+
+def _note_data(post_id: str, post: Post | None, described: set[str]) -> str:
+    data: dict[str, str] = {"post": post_id}
+    if post is not None and post.source is not None and post_id not in described:
+        described.add(post_id)
+        data.update(channel=post.channel, source=post.source, text=post.text)
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
 def build_decks(
@@ -185,11 +281,21 @@ def build_decks(
     root: str,
     issues: Mapping[Card, Issue] | None = None,
 ) -> list[genanki.Deck]:
+    """The decks as genanki objects; two notes with one GUID are refused, since importing
+    them would make one overwrite the other."""
     out = [genanki.Deck(deck_id(root), root)]
+    guids: set[str] = set()
+    described: set[str] = set()
     for name, cards in decks.items():
         deck = genanki.Deck(deck_id(name), name)
         for card in cards:
-            deck.add_note(card_note(card, posts.get(card.post_id), (issues or {}).get(card)))
+            post = posts.get(card.post_id)
+            note = card_note(card, post, (issues or {}).get(card))
+            if note.guid in guids:
+                raise ExportError(f"two notes would share the GUID {note.guid}: {card.question!r}")
+            guids.add(note.guid)
+            note.data = _note_data(card.post_id, post, described)
+            deck.add_note(note)
         out.append(deck)
     return out
 

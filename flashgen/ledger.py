@@ -2,10 +2,13 @@
 
 Anki matches notes by GUID and, by default, updates one only when the incoming note's
 `mod` is newer than its own. So a card the model rewords, or a card of an edited post,
-must keep the GUID its note already has, and a note's `mod` must move forward exactly when
-its content changes. The ledger remembers, per post, every card issued (GUID, question,
-answers, a digest of the note's content and when that content last changed) in a table
-of the response cache's SQLite file. `--no-cache` skips cached responses, never this.
+must keep the GUID its note already has; a note's `mod` must move forward exactly when
+its content changes; and no two cards may ever hold one GUID, or one note's import
+overwrites the other's. The ledger remembers every card issued (GUID, post, question,
+answers, a digest of the note's content and when that content last changed) in its own
+SQLite file, `.flashgen/ledger.sqlite`: it is not a cache, and clearing the response
+cache never touches it. When it is lost, the package of the last build holds enough to
+re-seed it (flashgen.export.packaged_notes).
 """
 
 from __future__ import annotations
@@ -14,14 +17,25 @@ import dataclasses
 import json
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import genanki
 from pydantic import BaseModel, ConfigDict
 
 from flashgen.cache import SQLiteFile
-from flashgen.check.text import normalize, rarest_prefix, similarity, token_ranks, words
+from flashgen.check.rules import card_text
+from flashgen.check.text import (
+    anchor_weights,
+    normalize,
+    rarest_prefix,
+    similarity,
+    token_ranks,
+    words,
+)
+from flashgen.clean import is_variant, line_key
 from flashgen.errors import FlashgenError
 from flashgen.models import Card, Post
 
@@ -32,15 +46,24 @@ from flashgen.models import Card, Post
 # answer already narrows the choice to the cards of one post.
 ANSWER_SIMILARITY = 0.8
 QUESTION_SIMILARITY = 0.25
-# A post with no cards issued yet is an edit of a post that is gone from the inputs when
-# they share a channel and at least this share of their words (Jaccard): the id of a
-# pasted post is its text, so fixing a typo gives it a new one. A typo fix keeps ~0.9;
-# two different posts of one channel share ~0.1-0.3.
+# A post whose id is its text (pasted) and that has no cards issued yet is an edit of a
+# post gone from the inputs only when it comes from the same file and channel and keeps
+# most of that post's own lines (by length). Lines that several posts of the file share
+# are a template's, and no evidence: two job ads of one template are two posts. Candidates
+# are first narrowed to posts sharing this share of their words (Jaccard).
 POST_SIMILARITY = 0.5
+KEPT_LINES = 0.5
+# A line is kept when it is there again, with a span added or cut (clean.is_variant), or
+# reworded this little (a typo, a word changed).
+LINE_SIMILARITY = 0.75
 
 
 class LedgerError(FlashgenError):
-    """The ledger in the cache file cannot be read or written."""
+    """The ledger cannot be read or written."""
+
+
+class LedgerDamaged(LedgerError):
+    """The ledger file is not a readable SQLite database."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +128,39 @@ def _closeness(card: Card, entry: Entry) -> float | None:
     return answers + question
 
 
+def own_guids(cards: Sequence[tuple[Card, str]]) -> list[str]:
+    """A GUID for each card (card, GUID of its identity) that no other card of them holds.
+
+    Two cards of one identity (one sentence, one answer) that the duplicate search kept
+    are two facts: each gets its identity's GUID mixed with the words of the sentence its
+    question names (what tells them apart, and what a rewording mostly keeps), then with
+    its question. The result depends on the set of cards, not on their order.
+    """
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, (_, guid) in enumerate(cards):
+        groups[guid].append(index)
+    out = [guid for _, guid in cards]
+    used = set(groups)
+    for guid, members in groups.items():
+        if len(members) == 1:
+            continue
+        ranked = sorted(members, key=lambda i: cards[i][0].model_dump_json())
+        for index in ranked:
+            card = cards[index][0]
+            text = card_text(card)
+            named = "|".join(sorted(anchor_weights(text.prompt, card.source_quote, text.answers)))
+            candidate = str(genanki.guid_for(guid, named))
+            if candidate in used:
+                candidate = str(genanki.guid_for(guid, named, normalize(card.question)))
+            n = 1
+            while candidate in used:  # the same card twice: still two notes, never one GUID
+                n += 1
+                candidate = str(genanki.guid_for(guid, named, normalize(card.question), n))
+            used.add(candidate)
+            out[index] = candidate
+    return out
+
+
 def reconcile(
     cards: Sequence[tuple[Card, str, str]],
     earlier: Iterable[Entry],
@@ -114,24 +170,26 @@ def reconcile(
     """GUIDs and mod times for `cards` (card, GUID from its identity, content digest).
 
     A card keeps the GUID of an earlier card of its post that it matches exactly, else of
-    the closest earlier card that is the same fact; its `mod` stays when its content is
-    unchanged and moves to `timestamp` (or just past the last change) when it changed.
-    Earlier cards of the posts in `generated` that no card took are stale.
+    the closest earlier card that is the same fact, else gets a GUID of its own; no GUID
+    goes to two cards. Its `mod` stays when its content is unchanged and moves to
+    `timestamp` (or just past the last change) when it changed. Earlier cards of the posts
+    in `generated` that no card took are stale.
     """
     by_post: dict[str, list[Entry]] = {}
     for entry in earlier:
         by_post.setdefault(entry.post_id, []).append(entry)
+    own = own_guids([(card, guid) for card, guid, _ in cards])
     out = Reconciled()
     # Claimed GUIDs: a GUID goes to one card of the build, even when the entries of an
     # edited post's predecessor are offered to it (see Ledger.earlier).
     taken: set[str] = set()
     chosen: dict[int, Entry] = {}
     # Exact identities first, so a fuzzy match never takes a GUID a card owns outright.
-    for index, (card, guid, _) in enumerate(cards):
+    for index, (card, _, _) in enumerate(cards):
         for entry in by_post.get(card.post_id, ()):
-            if entry.guid == guid and guid not in taken:
+            if entry.guid == own[index] and entry.guid not in taken:
                 chosen[index] = entry
-                taken.add(guid)
+                taken.add(entry.guid)
                 break
     pairs = []
     for index, (card, _, _) in enumerate(cards):
@@ -139,28 +197,33 @@ def reconcile(
             continue
         for order, entry in enumerate(by_post.get(card.post_id, ())):
             score = _closeness(card, entry)
-            if score is not None:
+            if score is not None and entry.guid not in taken:
                 pairs.append((-score, index, order, entry))
     # Closest pairs first; index and order break ties, so the result is reproducible.
     for _, index, _, entry in sorted(pairs, key=lambda p: p[:3]):
         if index not in chosen and entry.guid not in taken:
             chosen[index] = entry
             taken.add(entry.guid)
-    for index, (card, guid, digest) in enumerate(cards):
+    issued: set[str] = set()
+    for index, (card, _, digest) in enumerate(cards):
         match = chosen.get(index)
         if match is None:
             mod = timestamp
-        elif match.digest == digest:
-            mod = match.changed
+            guid = own[index]
+            n = 1
+            while guid in taken or guid in issued:  # another card took it from the ledger
+                n += 1
+                guid = str(genanki.guid_for(own[index], n))
         else:
+            guid = match.guid
             # Anki updates a note only when the incoming one is newer than its own.
-            mod = max(timestamp, match.changed + 1)
-        issued_guid = match.guid if match is not None else guid
-        out.issues[card] = Issue(guid=issued_guid, mod=mod)
+            mod = match.changed if match.digest == digest else max(timestamp, match.changed + 1)
+        issued.add(guid)
+        out.issues[card] = Issue(guid=guid, mod=mod)
         out.entries.append(
             Entry(
                 post_id=card.post_id,
-                guid=issued_guid,
+                guid=guid,
                 kind=card.kind,
                 question=card.question,
                 answers=tuple(card.answers),
@@ -185,35 +248,74 @@ def reconcile(
     return out
 
 
+def _lines(text: str) -> list[str]:
+    return [key for key in (line_key(line).casefold() for line in text.split("\n")) if key]
+
+
+def _kept_share(old: list[str], new: list[str], template: set[str]) -> float:
+    """The share (by length) of the old post's own lines that the new post keeps."""
+    own = [line for line in old if line not in template]
+    total = sum(map(len, own))
+    if not total:
+        return 0.0
+    exact = set(new)
+    kept = sum(
+        len(line)
+        for line in own
+        if line in exact
+        or any(
+            is_variant(line, other) or similarity(line, other) >= LINE_SIMILARITY for other in new
+        )
+    )
+    return kept / total
+
+
 def match_edits(fresh: Sequence[Post], gone: Sequence[Post]) -> dict[str, str]:
     """Id of a fresh post → id of the gone post it is an edit of, one to one.
 
-    Closest pairs first (ties by input order and id), among pairs of one channel whose
-    word sets have Jaccard >= POST_SIMILARITY; prefix filtering finds every such pair
-    without comparing all of them.
+    Only posts whose id is their text (those with a `source`) can be edits, and only of a
+    post of the same file and channel whose own lines they mostly keep (KEPT_LINES).
+    Closest pairs first (ties by input order and id); prefix filtering on words finds the
+    candidates without comparing every pair.
     """
+    fresh = [post for post in fresh if post.source is not None]
+    gone = [post for post in gone if post.source is not None]
+    if not fresh or not gone:
+        return {}
+    lines = {id(post): _lines(post.text) for post in (*fresh, *gone)}
+    # A line that two posts of one side share is a template's (a signature, a heading).
+    template: dict[str | None, set[str]] = defaultdict(set)
+    for side in (fresh, gone):
+        seen: Counter[tuple[str | None, str]] = Counter()
+        for post in side:
+            seen.update((post.source, line) for line in set(lines[id(post)]))
+        for (source, line), count in seen.items():
+            if count > 1:
+                template[source].add(line)
     bags = {id(post): set(words(normalize(post.text))) for post in (*fresh, *gone)}
     counts: Counter[str] = Counter()
     for bag in bags.values():
         counts.update(bag)
     rank = token_ranks(counts)
-    index: dict[tuple[str, str], list[Post]] = defaultdict(list)
+    index: dict[tuple[str | None, str, str], list[Post]] = defaultdict(list)
     for old in gone:
         for token in rarest_prefix(bags[id(old)], rank, POST_SIMILARITY):
-            index[(old.channel, token)].append(old)
+            index[(old.source, old.channel, token)].append(old)
     pairs = []
     for order, new in enumerate(fresh):
         bag = bags[id(new)]
         candidates = {
             id(old): old
             for token in rarest_prefix(bag, rank, POST_SIMILARITY)
-            for old in index.get((new.channel, token), ())
+            for old in index.get((new.source, new.channel, token), ())
         }
         for old in candidates.values():
             union = len(bag | bags[id(old)])
-            score = len(bag & bags[id(old)]) / union if union else 0.0
-            if score >= POST_SIMILARITY:
-                pairs.append((-score, order, old.id, new.id))
+            if not union or len(bag & bags[id(old)]) / union < POST_SIMILARITY:
+                continue
+            kept = _kept_share(lines[id(old)], lines[id(new)], template[new.source])
+            if kept >= KEPT_LINES:
+                pairs.append((-kept, order, old.id, new.id))
     out: dict[str, str] = {}
     taken: set[str] = set()
     for _, _, old_id, new_id in sorted(pairs):
@@ -243,29 +345,55 @@ def write_stale(stale: Sequence[StaleCard], path: Path) -> Path | None:
 
 
 class Ledger(SQLiteFile):
-    """The issued cards in the cache's SQLite file; open with `with Ledger(path) as ledger:`."""
+    """The issued cards in their own SQLite file; open with `with Ledger(path) as ledger:`."""
 
     error = LedgerError
     what = "ledger"
     schema = (
+        # One row per GUID: a GUID names one card, whichever post it lives under now.
         "CREATE TABLE IF NOT EXISTS issued ("
-        " post_id TEXT NOT NULL, guid TEXT NOT NULL, kind TEXT NOT NULL,"
+        " guid TEXT PRIMARY KEY, post_id TEXT NOT NULL, kind TEXT NOT NULL,"
         " question TEXT NOT NULL, answers TEXT NOT NULL, digest TEXT NOT NULL,"
-        " changed INTEGER NOT NULL, PRIMARY KEY (post_id, guid))",
+        " changed INTEGER NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS issued_post ON issued (post_id)",
         # The posts cards were issued for, to recognise one whose id an edit changed.
         "CREATE TABLE IF NOT EXISTS posts ("
-        " post_id TEXT PRIMARY KEY, channel TEXT NOT NULL, text TEXT NOT NULL)",
+        " post_id TEXT PRIMARY KEY, channel TEXT NOT NULL, source TEXT, text TEXT NOT NULL)",
     )
 
     def __init__(self, path: str | Path) -> None:
-        super().__init__(path)
+        try:
+            super().__init__(path)
+        except LedgerError as exc:
+            if isinstance(exc.__cause__, sqlite3.DatabaseError) and not isinstance(
+                exc.__cause__, sqlite3.OperationalError
+            ):
+                raise LedgerDamaged(
+                    f"{self.path}: the ledger is damaged ({exc.__cause__})"
+                ) from exc.__cause__
+            raise
         self._edits: dict[str, str] = {}  # new post id → the id it had, found by earlier()
 
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise LedgerDamaged(f"{self.path}: the ledger is damaged ({exc})") from exc
+
+    def __len__(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM issued")[0][0])
+
+    def check(self) -> None:
+        """Read the whole file once: a damaged page shows now, not halfway through a build."""
+        [(verdict,)] = self._query("PRAGMA quick_check")
+        if verdict != "ok":
+            raise LedgerDamaged(f"{self.path}: the ledger is damaged ({verdict})")
+
     def entries(self, post_ids: Iterable[str]) -> list[Entry]:
-        """Every card issued so far for these posts, oldest GUID order kept stable."""
+        """Every card issued so far for these posts, in a stable order."""
         out: list[Entry] = []
         for post_id in sorted(set(post_ids)):
-            rows = self._db.execute(
+            rows = self._query(
                 "SELECT post_id, guid, kind, question, answers, digest, changed FROM issued"
                 " WHERE post_id = ? ORDER BY guid",
                 (post_id,),
@@ -280,13 +408,18 @@ class Ledger(SQLiteFile):
         """The cards issued so far for these posts; for a post with none, those of the
         post gone from the inputs that it is an edit of, as if issued for it."""
         out = self.entries(posts)
-        issued = {row[0] for row in self._db.execute("SELECT DISTINCT post_id FROM issued")}
-        fresh = [post for post in posts.values() if post.id not in issued]
+        issued = {row[0] for row in self._query("SELECT DISTINCT post_id FROM issued")}
+        fresh = [post for post in posts.values() if post.id not in issued and post.source]
         gone = issued - posts.keys()
         self._edits = {}
         if fresh and gone:
-            rows = self._db.execute("SELECT post_id, channel, text FROM posts ORDER BY post_id")
-            vanished = [Post(id=i, channel=c, text=t) for i, c, t in rows if i in gone]
+            rows = self._query(
+                "SELECT post_id, channel, source, text FROM posts"
+                " WHERE source IS NOT NULL ORDER BY post_id"
+            )
+            vanished = [
+                Post(id=i, channel=c, source=src, text=t) for i, c, src, t in rows if i in gone
+            ]
             self._edits = match_edits(fresh, vanished)
         for new_id, old_id in sorted(self._edits.items()):
             out += [dataclasses.replace(e, post_id=new_id) for e in self.entries([old_id])]
@@ -296,24 +429,32 @@ class Ledger(SQLiteFile):
         """Record the cards a written package holds and their posts, in one transaction."""
         entries = list(entries)
         with_cards = {entry.post_id for entry in entries}
+        moved = [(old,) for new, old in self._edits.items() if new in with_cards]
+        self._write(entries, [p for p in posts if p.id in with_cards], moved)
+
+    def seed(self, entries: Iterable[Entry], posts: Iterable[Post] = ()) -> None:
+        """Fill the ledger from what an earlier ledger or package remembers."""
+        self._write(list(entries), list(posts), [])
+
+    def _write(self, entries: list[Entry], posts: list[Post], moved: list[tuple[str]]) -> None:
         try:
             with self._db:
                 self._db.execute("BEGIN")
                 # The cards of an edited post now live under its new id.
-                moved = [(old,) for new, old in self._edits.items() if new in with_cards]
                 self._db.executemany("DELETE FROM issued WHERE post_id = ?", moved)
                 self._db.executemany("DELETE FROM posts WHERE post_id = ?", moved)
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO posts (post_id, channel, text) VALUES (?, ?, ?)",
-                    [(p.id, p.channel, p.text) for p in posts if p.id in with_cards],
+                    "INSERT OR REPLACE INTO posts (post_id, channel, source, text)"
+                    " VALUES (?, ?, ?, ?)",
+                    [(p.id, p.channel, p.source, p.text) for p in posts],
                 )
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO issued (post_id, guid, kind, question, answers,"
+                    "INSERT OR REPLACE INTO issued (guid, post_id, kind, question, answers,"
                     " digest, changed) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [
                         (
-                            e.post_id,
                             e.guid,
+                            e.post_id,
                             e.kind,
                             e.question,
                             json.dumps(list(e.answers), ensure_ascii=False),
@@ -325,3 +466,95 @@ class Ledger(SQLiteFile):
                 )
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: cannot write the ledger ({exc})") from exc
+
+
+def legacy_entries(cache: Path) -> tuple[list[Entry], list[Post]]:
+    """What the ledger of earlier versions, a table of the response cache, remembers; the
+    file is only read."""
+    if not cache.is_file():
+        return [], []
+    try:
+        db = sqlite3.connect(f"{cache.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = db.execute(
+                "SELECT post_id, guid, kind, question, answers, digest, changed FROM issued"
+            ).fetchall()
+            posts = db.execute("SELECT post_id, channel, text FROM posts").fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return [], []  # no such table, or not a cache of ours: nothing to carry over
+    # One card per GUID: that ledger could hold a GUID twice (a twin card, an edited post).
+    entries = {
+        guid: Entry(post, guid, kind, question, tuple(json.loads(answers)), digest, changed)
+        for post, guid, kind, question, answers, digest, changed in sorted(rows)
+    }
+    return list(entries.values()), [Post(id=i, channel=c, text=t) for i, c, t in posts]
+
+
+def _aside(path: Path) -> Path:
+    """A free name beside `path` to keep a damaged file under."""
+    n = 0
+    while True:
+        n += 1
+        target = path.with_name(f"{path.name}.damaged" + (f".{n}" if n > 1 else ""))
+        if not target.exists():
+            return target
+
+
+Seeder = Callable[[], tuple[list[Entry], list[Post], str]]
+
+
+def open_ledger(
+    path: str | Path, *, legacy: Path | None = None, packages: Seeder | None = None
+) -> tuple[Ledger, str | None]:
+    """The ledger at `path`, and a one-line notice when it had to be rebuilt.
+
+    A ledger that is missing or empty is filled from an earlier version's ledger in the
+    response cache (`legacy`), else from the packages of the last build (`packages`: what
+    they hold, and where). A damaged one is kept aside and re-seeded from the packages;
+    with no package to re-seed from, it is an error, never an empty ledger.
+    """
+    path = Path(path)
+    opened: Ledger | None = None
+    try:
+        opened = book = Ledger(path)
+        book.check()
+    except LedgerDamaged as exc:
+        if opened is not None:
+            opened.close()
+        entries, posts, where = packages() if packages is not None else ([], [], "")
+        if not entries:
+            raise LedgerDamaged(
+                f"{exc}, and no package of an earlier build is in the output folder to re-seed "
+                "it from; nothing was written: restore the file, or move it aside to start "
+                "afresh (every card then becomes a new note)"
+            ) from exc
+        aside = _aside(path)
+        try:
+            path.replace(aside)
+            for suffix in ("-wal", "-shm", "-journal"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+        except OSError as err:
+            raise LedgerError(f"{path}: cannot move the damaged ledger aside ({err})") from err
+        book = Ledger(path)
+        book.seed(entries, posts)
+        return book, (
+            f"the ledger {path} was damaged; kept it as {aside.name} and re-seeded it "
+            f"with {len(entries)} notes from {where}"
+        )
+    if len(book):
+        return book, None
+    entries, posts = legacy_entries(legacy) if legacy is not None else ([], [])
+    if entries:
+        book.seed(entries, posts)
+        return book, f"moved the ledger of {len(entries)} issued notes from {legacy} to {path}"
+    if packages is not None:
+        entries, posts, where = packages()
+        if entries:
+            book.seed(entries, posts)
+            return book, (
+                f"the ledger {path} was missing; re-seeded it with {len(entries)} notes "
+                f"from {where}"
+            )
+    return book, None

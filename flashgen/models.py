@@ -22,6 +22,10 @@ class Post(BaseModel):
     url: str | None = None
     text: str = Field(min_length=1)
     links: tuple[str, ...] = ()
+    # The input file of a post whose id is its content (pasted text), as named below the
+    # input given: an edit changes such a post's id, and is looked for in its own file only
+    # (flashgen.ledger). Not part of what `flashgen posts` shows.
+    source: str | None = Field(default=None, exclude=True)
 
 
 def cloze_deletions(text: str) -> list[tuple[int, str]]:
@@ -97,13 +101,21 @@ class Card(BaseModel):
         return [self.answer]
 
 
+def anki_cards(card: Card) -> int:
+    """How many cards Anki makes of the card's note: one per cloze number, else one."""
+    if card.kind == "cloze":
+        return len({number for number, _ in cloze_deletions(card.question)})
+    return 1
+
+
 class BuildResult(BaseModel):
     """What `build` did, for the summary line."""
 
     model_config = ConfigDict(extra="forbid")
 
     posts: int
-    cards: int
+    notes: int  # notes exported
+    cards: int  # the cards Anki makes of them (a cloze note makes one per cloze number)
     rejected: int = 0
     decks: list[str]
     path: str

@@ -21,6 +21,7 @@ from flashgen.check import (
 )
 from flashgen.check.embed import make_embedder
 from flashgen.config import (
+    DEFAULT_CACHE,
     OFFLINE_NOTICE,
     GeneratorConfig,
     Topic,
@@ -35,6 +36,7 @@ from flashgen.export import (
     export_split,
     note_digest,
     note_guid,
+    packaged_notes,
 )
 from flashgen.generate import generate_llm, generate_offline
 from flashgen.generate.topics import consolidate_with_llm
@@ -45,8 +47,8 @@ from flashgen.group import (
     assign_topics,
     group_by_topic,
 )
-from flashgen.ledger import Ledger, reconcile, write_stale
-from flashgen.models import BuildResult, Card, Post, ReadOptions
+from flashgen.ledger import open_ledger, reconcile, write_stale
+from flashgen.models import BuildResult, Card, Post, ReadOptions, anki_cards
 from flashgen.sources import read_posts
 
 PACKAGE_NAME = "flashgen.apkg"
@@ -197,7 +199,17 @@ def build(
     out = Path(out_dir)
     ledger_path = ledger if ledger is not None else generator.ledger if generator else None
     with contextlib.ExitStack() as stack:
-        book = stack.enter_context(Ledger(ledger_path)) if ledger_path is not None else None
+        book = None
+        if ledger_path is not None:
+            book, notice = open_ledger(
+                ledger_path,
+                # Earlier versions kept the ledger in the response cache.
+                legacy=(generator.cache if generator else None) or DEFAULT_CACHE,
+                packages=lambda: packaged_notes(out, posts),
+            )
+            stack.enter_context(book)
+            if notice:
+                report["notices"].append(notice)
         notes = [
             (card, note_guid(card), note_digest(card, posts.get(card.post_id))) for card in cards
         ]
@@ -224,7 +236,8 @@ def build(
         report["notices"].append(f"no card passed the checks, so {path} holds no notes")
     return BuildResult(
         posts=len(result.posts),
-        cards=len(result.accepted),
+        notes=len(cards),
+        cards=sum(anki_cards(card) for card in cards),
         rejected=len(result.rejected) + report.pop("invalid"),
         decks=list(decks),
         path=str(path),

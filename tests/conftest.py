@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from anki.collection import Collection
+
+from .fake_openai import FakeOpenAI
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -26,3 +30,16 @@ def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "FLASHGEN_MODEL", "SOURCE_DATE_EPOCH"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def col(tmp_path: Path) -> Iterator[Collection]:
+    collection = Collection(str(tmp_path / "collection.anki2"))
+    yield collection
+    collection.close()

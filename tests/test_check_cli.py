@@ -105,7 +105,7 @@ def test_build_reports_rejected_cards_beside_the_deck(tmp_path: Path) -> None:
             main, ["build", str(posts), "--base-url", fake.url, "--out", str(out)]
         )
     assert result.exit_code == 0, result.output
-    assert "1 cards in 1 decks" in result.stdout
+    assert "1 notes (1 cards) in 1 decks" in result.stdout
     assert "3 cards rejected by the checks" in result.stderr
     lines = (out / "flashgen.rejected.jsonl").read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines]

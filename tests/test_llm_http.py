@@ -86,7 +86,7 @@ def test_a_server_that_rejects_json_schema_still_yields_cards(tmp_path: Path) ->
     # The first requests go out together, so up to one per post tries json_schema.
     assert formats[0] == "json_schema" and 1 <= formats.count("json_schema") <= 5
     assert formats.count("json_object") == 5
-    assert "5 posts → 5 cards" in result.stdout and "LLM (json_object)" in result.stdout
+    assert "5 posts → 5 notes" in result.stdout and "LLM (json_object)" in result.stdout
     assert "rejected structured output json_schema" in result.stderr
     # The schema still travels with json_object, for servers that turn it into a grammar.
     assert fake.requests[-1]["response_format"]["schema"]["required"] == [
@@ -103,14 +103,14 @@ def test_rate_limited_then_ok_yields_every_post(fake: FakeOpenAI, tmp_path: Path
     assert result.exit_code == 0, result.output
     assert time.monotonic() - started >= 1.0  # retry-after was honoured
     assert fake.count == 5 and _summary(result) == (4, 0, 0)
-    assert "4 posts → 4 cards" in result.stdout
+    assert "4 posts → 4 notes" in result.stdout
 
 
 def test_a_failing_server_error_fails_only_its_post(fake: FakeOpenAI, tmp_path: Path) -> None:
     fake.on("номер 2 ", Reply(status=503, error="overloaded"), repeat=True)
     result = _build(fake, _posts(tmp_path, 4), "--max-retries", "1")
     assert result.exit_code == 0, result.output
-    assert "3 posts" not in result.stdout and "4 posts → 3 cards" in result.stdout
+    assert "3 posts" not in result.stdout and "4 posts → 3 notes" in result.stdout
     assert re.search(r"failed: post \w+: HTTP 503: overloaded", result.stderr)
 
 
@@ -122,7 +122,7 @@ def test_truncated_and_invalid_json_are_reasked_then_reported(
     fake.on("номер 3 ", Reply(content='{"topic": "x"'))  # fixed on the re-ask
     result = _build(fake, _posts(tmp_path, 5))
     assert result.exit_code == 0, result.output
-    assert "5 posts → 4 cards" in result.stdout
+    assert "5 posts → 4 notes" in result.stdout
     assert _summary(result) == (5 + 2 + 1, 0, 1)
     [failure] = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
     assert "not valid JSON" in failure and failure.endswith("(gave up after 3 attempts)")
@@ -237,7 +237,7 @@ def test_an_interrupted_build_loses_only_requests_in_flight(
         result = CliRunner().invoke(main, [*argv, "--out", str(tmp_path / "out")])
         assert result.exit_code == 0, result.output
         assert fake.count == 10 - kept and _summary(result) == (10 - kept, kept, 0)
-        assert "10 posts → 10 cards" in result.stdout
+        assert "10 posts → 10 notes" in result.stdout
 
 
 def test_a_slow_server_fails_posts_by_timeout_not_the_build(tmp_path: Path) -> None:

@@ -100,7 +100,7 @@ def test_build_falls_back_to_json_object_and_rejects_the_nonsense(
     assert "Input should be 'text' or 'json_object'" in result.stderr
     assert "LLM (json_object)" in result.stdout
     # Every answer the model finished is nonsense: checked and rejected, never exported.
-    assert "2 posts → 0 cards in 0 decks" in result.stdout
+    assert "2 posts → 0 notes (0 cards) in 0 decks" in result.stdout
     assert "cards rejected by the checks" in result.stderr
     assert "holds no notes" in result.stderr
     assert (tmp_path / "out" / "flashgen.apkg").is_file()

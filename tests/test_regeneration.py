@@ -9,14 +9,13 @@ import json
 import re
 import sqlite3
 import zipfile
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
-from click.testing import CliRunner, Result
+from anki.collection import Collection
+from click.testing import CliRunner
 
 from flashgen import read_posts
 from flashgen.cli import main
@@ -27,6 +26,13 @@ from flashgen.ledger import Entry, reconcile
 from flashgen.models import Card
 
 from .fake_openai import FakeOpenAI, Reply
+from .helpers import basic as _basic
+from .helpers import build as _build
+from .helpers import export as _export
+from .helpers import import_package as _import
+from .helpers import mods as _mods
+from .helpers import pasted as _pasted
+from .helpers import study_everything as _study_everything
 
 KAFKA = "Kafka по умолчанию хранит сообщения 168 часов. Срок хранения Kafka равен 168 часам."
 DPO = "В DPO к лоссу добавляют NLL с коэффициентом 0,2. Так модель меньше деградирует."
@@ -34,84 +40,12 @@ BATCH = "Размер батча при обучении равен 512 прим
 SOUP = "Суп варят 40 минут на слабом огне. Соль добавляют в конце."
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-def col(tmp_path: Path) -> Iterator[Collection]:
-    collection = Collection(str(tmp_path / "collection.anki2"))
-    yield collection
-    collection.close()
-
-
-def _export(path: Path, texts: list[str]) -> Path:
-    """A Telegram Desktop channel export: its message ids keep post ids through edits."""
-    messages = [
-        {
-            "id": number,
-            "type": "message",
-            "date": f"2024-03-0{number}T12:00:00",
-            "date_unixtime": str(1709640000 + number * 86400),
-            "from": "ML Notes",
-            "from_id": "channel42",
-            "text": text,
-            "text_entities": [{"type": "plain", "text": text}],
-        }
-        for number, text in enumerate(texts, 1)
-    ]
-    export = {"name": "ML Notes", "type": "public_channel", "id": 42, "messages": messages}
-    path.write_text(json.dumps(export, ensure_ascii=False), encoding="utf-8")
-    return path
-
-
-def _build(fake: FakeOpenAI, source: Path, out: Path, *extra: str) -> Result:
-    argv = ["build", str(source), "--out", str(out), "--base-url", fake.url, *extra]
-    result = CliRunner().invoke(main, argv)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def _import(col: Collection, apkg: Path) -> Any:
-    request = ImportAnkiPackageRequest(
-        package_path=str(apkg), options=ImportAnkiPackageOptions(with_scheduling=True)
-    )
-    return col.import_anki_package(request).log
-
-
-def _study_everything(col: Collection) -> dict[int, int]:
-    """Answer every card once; card id → reps."""
-    for card_id in col.find_cards(""):
-        card = col.get_card(card_id)
-        card.start_timer()
-        col.sched.answerCard(card, 3)
-    return {cid: col.get_card(cid).reps for cid in col.find_cards("")}
-
-
-def _mods(apkg: Path, tmp_path: Path) -> dict[str, int]:
-    with zipfile.ZipFile(apkg) as archive:
-        archive.extract("collection.anki2", tmp_path / apkg.stem)
-    conn = sqlite3.connect(tmp_path / apkg.stem / "collection.anki2")
-    try:
-        return dict(conn.execute("select guid, mod from notes"))
-    finally:
-        conn.close()
-
-
-def _basic(question: str, answer: str, quote: str, topic: str = "Kafka") -> Reply:
-    card = {"kind": "basic", "question": question, "answer": answer, "source_quote": quote}
-    content = {"topic": topic, "key_facts": [quote], "cards": [card]}
-    return Reply(content=json.dumps(content, ensure_ascii=False))
-
-
 def test_an_edited_post_updates_its_note_and_keeps_the_history(
     fake: FakeOpenAI, tmp_path: Path, col: Collection
 ) -> None:
     source = _export(tmp_path / "result.json", [KAFKA, DPO, BATCH])
     first = _build(fake, source, tmp_path / "one", "--timestamp", "1700000000")
-    assert "3 posts → 3 cards" in first.stdout
+    assert "3 posts → 3 notes (3 cards)" in first.stdout
     assert len(_import(col, tmp_path / "one" / "flashgen.apkg").new) == 3
     reps = _study_everything(col)
     assert set(reps.values()) == {1} and col.db.scalar("select count() from revlog") == 3
@@ -130,12 +64,6 @@ def test_an_edited_post_updates_its_note_and_keeps_the_history(
     assert col.db.scalar("select count() from revlog") == 3
     [note_id] = col.find_notes("вспомогательный")
     assert "{{c1::0,2}}" in col.get_note(note_id)["Text"]
-
-
-def _pasted(path: Path, texts: list[str], channel: str = "ML Notes") -> Path:
-    """Posts pasted as forwarded messages: a pasted post's id is its text."""
-    path.write_text("".join(f"Forwarded from {channel}\n{t}\n" for t in texts), encoding="utf-8")
-    return path
 
 
 def test_an_edited_pasted_post_keeps_its_notes_though_its_id_changed(
@@ -181,8 +109,8 @@ def test_a_post_is_an_edit_only_of_a_close_post_of_its_channel_that_is_gone() ->
     from flashgen.ledger import match_edits
     from flashgen.models import Post
 
-    def post(pid: str, text: str, channel: str = "ML Notes") -> Post:
-        return Post(id=pid, channel=channel, text=text)
+    def post(pid: str, text: str, channel: str = "ML Notes", source: str = "posts.txt") -> Post:
+        return Post(id=pid, channel=channel, text=text, source=source)
 
     gone = [post("old-dpo", DPO), post("old-kafka", KAFKA), post("old-soup", SOUP, "Кухня")]
     fresh = [
@@ -195,33 +123,11 @@ def test_a_post_is_an_edit_only_of_a_close_post_of_its_channel_that_is_gone() ->
     assert match_edits(fresh, gone) == {"new-dpo": "old-dpo"}
     assert match_edits(fresh[1:], gone) == {"dpo-copy": "old-dpo"}
     assert match_edits(fresh, []) == {}
-
-
-def test_a_reworded_card_updates_its_note_in_place(
-    fake: FakeOpenAI, tmp_path: Path, col: Collection
-) -> None:
-    source = _export(tmp_path / "result.json", [KAFKA])
-    first, second = KAFKA.split(". ")
-    fake.on(
-        "Kafka",
-        _basic("Сколько часов Kafka хранит сообщения по умолчанию?", "168 часов", first + "."),
-        # Same fact, new wording, evidence from the other sentence: a new identity, which
-        # only the ledger ties to the note the learner has.
-        _basic("Какой срок хранения сообщений в Kafka, в часах?", "168 часов", second),
-    )
-    _build(fake, source, tmp_path / "one")
-    assert len(_import(col, tmp_path / "one" / "flashgen.apkg").new) == 1
-    reps = _study_everything(col)
-
-    _build(fake, source, tmp_path / "two", "--no-cache")
-    assert fake.count == 2
-    log = _import(col, tmp_path / "two" / "flashgen.apkg")
-
-    assert len(log.new) == 0 and len(log.updated) == 1
-    [note_id] = col.find_notes("")
-    assert col.get_note(note_id)["Question"] == "Какой срок хранения сообщений в Kafka, в часах?"
-    assert {cid: col.get_card(cid).reps for cid in reps} == reps
-    assert col.db.scalar("select count() from revlog") == 1
+    # The same edit read from another file, or from an export (no source), is a new post.
+    elsewhere = [p.model_copy(update={"source": "february.txt"}) for p in fresh]
+    assert match_edits(elsewhere, gone) == {}
+    exported = [p.model_copy(update={"source": None}) for p in fresh]
+    assert match_edits(exported, gone) == {}
 
 
 def test_cards_no_longer_made_are_reported_as_stale(fake: FakeOpenAI, tmp_path: Path) -> None:
@@ -251,7 +157,7 @@ def test_cards_no_longer_made_are_reported_as_stale(fake: FakeOpenAI, tmp_path: 
         Reply(content=json.dumps(one, ensure_ascii=False)),
     )
     first = _build(fake, source, tmp_path / "out")
-    assert "1 posts → 2 cards" in first.stdout and "no longer made" not in first.output
+    assert "1 posts → 2 notes (2 cards)" in first.stdout and "no longer made" not in first.output
     again = _build(fake, source, tmp_path / "out", "--no-cache")
     assert "1 cards of earlier builds are no longer made" in again.stderr
     [line] = (tmp_path / "out" / "flashgen.stale.jsonl").read_text(encoding="utf-8").splitlines()

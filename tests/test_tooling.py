@@ -59,11 +59,13 @@ def test_readme_documents_every_command_and_option() -> None:
                     assert opt in README, f"flashgen {name} {opt} is not in the README"
 
 
-def test_readme_main_job_runs_on_the_examples(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["build", str(REPO / "examples"), "--out", str(tmp_path)])
+def test_readme_main_job_runs_on_the_examples_and_prints_what_the_readme_shows() -> None:
+    result = CliRunner().invoke(main, ["build", str(REPO / "examples")])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "flashgen.apkg").stat().st_size > 0
-    assert re.search(r"\d+ posts → \d+ cards in \d+ decks", result.output)
+    assert Path("decks/flashgen.apkg").stat().st_size > 0
+    summary = result.stdout.splitlines()[0]
+    assert re.fullmatch(r"\d+ posts → \d+ notes \(\d+ cards\) in \d+ decks → \S+", summary)
+    assert f"    {summary}\n" in README
 
 
 def test_an_installed_flashgen_carries_its_prompts(tmp_path: Path) -> None:

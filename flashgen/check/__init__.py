@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from flashgen.check.dedup import Embedder, Prepared, find_duplicates, prepare
+from flashgen.check.dedup import Embedder, Prepared, card_identity, find_duplicates, prepare
 from flashgen.check.rules import RULES, CheckConfig, PostView, card_reasons, card_text
 from flashgen.check.text import normalize
 from flashgen.errors import InputError
@@ -38,16 +38,6 @@ __all__ = [
 ]
 
 
-def card_identity(card: Card) -> str:
-    """What makes a card the card it is, across rewordings of its question.
-
-    The evidence sentence and what the learner must recall; not the wording of the
-    question or extras, so a polished card keeps its identity.
-    """
-    recall = " | ".join(normalize(answer) for answer in card.answers)
-    return f"{card.kind}\n{normalize(card.source_quote)}\n{recall}"
-
-
 class Rejection(BaseModel):
     """A card that is not exported, and why."""
 
@@ -55,6 +45,8 @@ class Rejection(BaseModel):
 
     card: Card
     reasons: tuple[str, ...]
+    # For a duplicate: the card kept in its place.
+    kept: Card | None = None
 
 
 class Checker:
@@ -106,11 +98,16 @@ class Checker:
             embed,
             [p for p in prepared if p is not None],
         )
-        for local, (reason, _) in duplicates.items():
+        kept: dict[int, Card] = {}
+        for local, (reason, keeper) in duplicates.items():
             reasons[passing[local]].append(reason)
-        pairs = [(card, r) for (card, _, _), r in zip(checked, reasons, strict=True)]
-        accepted = [card for card, r in pairs if not r]
-        rejected = [Rejection(card=card, reasons=tuple(r)) for card, r in pairs if r]
+            kept[passing[local]] = checked[passing[keeper]][0]
+        accepted = [card for (card, _, _), r in zip(checked, reasons, strict=True) if not r]
+        rejected = [
+            Rejection(card=card, reasons=tuple(r), kept=kept.get(i))
+            for i, ((card, _, _), r) in enumerate(zip(checked, reasons, strict=True))
+            if r
+        ]
         return accepted, rejected
 
 
@@ -206,11 +203,13 @@ def write_report(rejected: Iterable[Rejection], path: Path) -> Path:
     partial = path.with_name(f".{path.name}.part")
     with partial.open("w", encoding="utf-8") as out:
         for rejection in rejected:
-            record = {
+            record: dict[str, Any] = {
                 "post_id": rejection.card.post_id,
                 "card": rejection.card.model_dump(mode="json"),
                 "reasons": list(rejection.reasons),
             }
+            if rejection.kept is not None:
+                record["kept"] = rejection.kept.model_dump(mode="json")
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     partial.replace(path)
     return path

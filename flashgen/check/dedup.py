@@ -1,8 +1,12 @@
-"""Duplicates across a whole build: exact, and near where question AND answer are close.
+"""Duplicates across a whole build: exact, one identity, and near where question AND answer
+are close.
 
 Closeness comes from the server's embeddings when it offers them (SemDedup-style cosine),
 else from character shingles. Deliberate redundancy — one fact asked from both
-directions — has a different question and a different answer, so it is kept.
+directions — has a different question and a different answer, so it is kept. Of the cards
+that are one fact, the one kept is the one its evidence backs best (a model that pairs an
+answer with the wrong entity of its sentence writes the other), then the one with less to
+recall.
 """
 
 from __future__ import annotations
@@ -10,11 +14,12 @@ from __future__ import annotations
 import math
 import operator
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from flashgen.check.rules import CardText, CheckConfig, card_text
 from flashgen.check.text import (
+    anchor_weights,
     normalize,
     number_values,
     rarest_prefix,
@@ -25,6 +30,26 @@ from flashgen.check.text import (
 from flashgen.models import Card
 
 Embedder = Callable[[list[str]], list[list[float]]]
+
+# Two cards of one sentence and one answer ask different facts only when each is about
+# words of its own there, and the sentence backs each about as well: «Kafka хранит
+# сообщения 168 часов, и сегмент лога закрывается через 168 часов» makes two cards; of
+# «CHYT (ClickHouse over YT), SPYT (Spark over YT)» only one of CHYT and SPYT is
+# «ClickHouse over YT», and it is the one next to it.
+WEAKER_SUPPORT = 0.7
+# Support scores closer than this are a tie, settled by the effort of recall.
+SUPPORT_TIE = 0.05
+
+
+def card_identity(card: Card) -> str:
+    """What makes a card the card it is, across rewordings of its question.
+
+    The evidence sentence and what the learner must recall; not the wording of the
+    question or extras, so a polished card keeps its identity. Two facts of one sentence
+    with one answer share it; flashgen.ledger tells their notes apart.
+    """
+    recall = " | ".join(normalize(answer) for answer in card.answers)
+    return f"{card.kind}\n{normalize(card.source_quote)}\n{recall}"
 
 
 def _unit(vector: Sequence[float]) -> list[float]:
@@ -61,6 +86,9 @@ class _Features:
     answer_words: set[str]
     numbers: set[float]
     effort: int  # words to recall; fewer is better (C4)
+    identity: str
+    anchors: dict[str, float]  # the evidence's words the question names (text.anchor_weights)
+    support: float  # how well the evidence backs question and answer together (text.support)
 
     @classmethod
     def of(cls, card: Card, text: CardText) -> _Features:
@@ -74,7 +102,27 @@ class _Features:
             answer_words=set(words(normalize(answer))),
             numbers=number_values(answer),
             effort=sum(len(words(x)) for x in text.answers),
+            identity=card_identity(card),
+            anchors=(weights := anchor_weights(text.prompt, card.source_quote, text.answers)),
+            support=sum(weights.values()),
         )
+
+
+def one_fact(a: _Features, b: _Features) -> bool:
+    """Whether two cards of one identity (one sentence, one answer) ask one fact: one of
+    them names nothing of the sentence the other does not, or what it names of its own
+    stands far from the answer (another clause) while the other's stands next to it."""
+    own_a = max((w for t, w in a.anchors.items() if t not in b.anchors), default=0.0)
+    own_b = max((w for t, w in b.anchors.items() if t not in a.anchors), default=0.0)
+    return min(own_a, own_b) < WEAKER_SUPPORT * max(own_a, own_b) or not (own_a and own_b)
+
+
+def better(a: _Features, b: _Features) -> bool:
+    """Whether card a should be kept rather than b, its duplicate: the evidence backs it
+    better, or as well and it asks less to recall."""
+    if abs(a.support - b.support) > SUPPORT_TIE:
+        return a.support > b.support
+    return a.effort < b.effort
 
 
 def _near_by_text(a: _Features, b: _Features, config: CheckConfig) -> bool:
@@ -192,7 +240,8 @@ def find_duplicates(
         return _near_by_text(features[i], features[j], config)
 
     blocking = _blocking_keys(features, config)
-    exact: dict[str, int] = {}
+    exact: dict[str, int] = {}  # exact form → the kept card of that form
+    same_identity: dict[str, set[int]] = defaultdict(set)  # identity → its kept cards
     slot_of: dict[int, int] = {}  # kept card → its place in input order
     by_question: dict[str, set[int]] = defaultdict(set)
     by_answer: dict[str, set[int]] = defaultdict(set)
@@ -200,39 +249,59 @@ def find_duplicates(
 
     def keep(i: int, slot: int) -> None:
         slot_of[i] = slot
+        exact.setdefault(keys[i], i)
+        same_identity[features[i].identity].add(i)
         for key in blocking[i][0]:
             by_question[key].add(i)
         for key in blocking[i][1]:
             by_answer[key].add(i)
 
     def forget(i: int) -> int:
+        same_identity[features[i].identity].discard(i)
         for key in blocking[i][0]:
             by_question[key].discard(i)
         for key in blocking[i][1]:
             by_answer[key].discard(i)
         return slot_of.pop(i)
 
-    for i, card in enumerate(cards):
-        key = f"{card.kind}\n{_plain(texts[i].prompt)}\n{_plain(_answer(texts[i]))}"
-        if key in exact:
-            dropped[i] = ("duplicate", exact[key])
-            continue
-        if vectors is not None:
-            candidates: set[int] = set(slot_of)
-        else:
-            candidates = _sharing_both(blocking, i, by_question, by_answer)
-        twin = min((k for k in candidates if near(i, k)), key=slot_of.__getitem__, default=None)
+    def first(found: Iterable[int]) -> int | None:
+        return min(found, key=slot_of.__getitem__, default=None)
+
+    keys = [
+        f"{card.kind}\n{_plain(text.prompt)}\n{_plain(_answer(text))}"
+        for card, text in zip(cards, texts, strict=True)
+    ]
+    for i in range(len(cards)):
+        reason = "duplicate"
+        twin = exact.get(keys[i])
         if twin is None:
-            exact[key] = i
+            twin = first(
+                k for k in same_identity[features[i].identity] if one_fact(features[i], features[k])
+            )
+        if twin is None:
+            reason = "near-duplicate"
+            if vectors is not None:
+                candidates: set[int] = set(slot_of)
+            else:
+                candidates = _sharing_both(blocking, i, by_question, by_answer)
+            # A card of its identity that is not one fact with it is another fact, however
+            # alike the wording (one sentence, one answer): the evidence has spoken.
+            twin = first(
+                k for k in candidates if features[k].identity != features[i].identity and near(i, k)
+            )
+        if twin is None:
             keep(i, i)
-        elif features[i].effort < features[twin].effort:
-            # The newcomer is the better card: it takes the earlier one's place.
+        elif better(features[i], features[twin]):
+            # The newcomer is the better card: it takes the earlier one's place, and what
+            # was a duplicate of that one is now a duplicate of this one.
             keep(i, forget(twin))
-            exact[key] = i
-            dropped[twin] = ("near-duplicate", i)
-            for j, (reason, keeper) in list(dropped.items()):
+            for key, kept in list(exact.items()):
+                if kept == twin:
+                    exact[key] = i
+            dropped[twin] = (reason, i)
+            for j, (why, keeper) in list(dropped.items()):
                 if keeper == twin:
-                    dropped[j] = (reason, i)
+                    dropped[j] = (why, i)
         else:
-            dropped[i] = ("near-duplicate", twin)
+            dropped[i] = (reason, twin)
     return dropped

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from flashgen.check.text import latin_terms, normalize, number_values, words
+from flashgen.check.text import FUNCTION_WORDS, latin_terms, normalize, number_values, words
 from flashgen.models import CLOZE_RE, Card, Post
 
 
@@ -145,12 +145,6 @@ def _yes_no(card: Card, text: CardText, post: PostView, config: CheckConfig) -> 
     return card.kind == "basic" and _any(_YES_NO, card.question)
 
 
-_STOP = frozenset(
-    "и в во на с со к о об от по для из за у а но или что как это the a an of in on to for "
-    "and or is are with by at from".split()
-)
-
-
 @rule("answer-in-question")
 def _given_away(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool:
     if card.kind == "cloze":
@@ -164,7 +158,7 @@ def _given_away(card: Card, text: CardText, post: PostView, config: CheckConfig)
             if _contains_words(normalize(shown), normalize(deletion.group(2))):
                 return True
         return False
-    content = [w for w in words(normalize(card.answer)) if w not in _STOP]
+    content = [w for w in words(normalize(card.answer)) if w not in FUNCTION_WORDS]
     question = set(words(normalize(card.question)))
     return bool(content) and all(w in question for w in content)
 

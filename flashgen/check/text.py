@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import unicodedata
 from collections import Counter
@@ -156,3 +157,112 @@ def rarest_prefix(tokens: set[str], rank: dict[str, int], threshold: float) -> l
     tokens of each, tokens in one global order (rarest first keeps the postings short)."""
     ordered = sorted(tokens, key=rank.__getitem__)
     return ordered[: max(len(ordered) - math.ceil(threshold * len(ordered)) + 1, 1)]
+
+
+# Words that carry no subject of their own: a card's answer or question shares them with
+# any sentence, so they are no evidence of what it is about.
+FUNCTION_WORDS = frozenset(
+    "и в во на с со к о об от по для из за у а но или что как это the a an of in on to for "
+    "and or is are with by at from".split()
+)
+# Question words and verbs of asking, which a question has and its evidence sentence does not.
+_ASKING_WORDS = frozenset(
+    "какой какая какое какие каким какую каких каком сколько кто кого чем чему что где когда "
+    "зачем почему ли какова каков каковы назовите называется означает "
+    "what which who whom whose how when where why does do did is are was were".split()
+)
+# Punctuation that closes a clause, or a parenthesis: a word across it from the answer is
+# about something else («HDFS (…) и YARN (Yet Another Resource Negotiator)»). Words keep
+# decimals such as 0,2 whole, so the comma here is never inside a number.
+_CLAUSE_BREAK_RE = re.compile(r"[,;:.!?)\n]")
+_WORD_RE = re.compile(r"\d+(?:[.,]\d+)+|[\w'’-]+")
+
+
+def same_stem(a: str, b: str) -> bool:
+    """Whether two folded words are one word in another form (Russian cases, English -s/-ed):
+    equal, or long enough and differing only in their last three letters."""
+    if a == b:
+        return True
+    if a[0].isdigit() or b[0].isdigit():
+        return False
+    shorter = min(len(a), len(b))
+    if shorter < 4:
+        return False
+    # Letters, not path components, are what is compared here.
+    return len(os.path.commonprefix((a, b))) >= max(4, shorter - 3)  # noqa: RUF071
+
+
+def _tokens(text: str) -> tuple[list[str], list[int]]:
+    """The folded words of a text, and for each the number of clause breaks before it."""
+    folded = normalize(text)
+    tokens: list[str] = []
+    clauses: list[int] = []
+    clause, pos = 0, 0
+    for match in _WORD_RE.finditer(folded):
+        clause += len(_CLAUSE_BREAK_RE.findall(folded, pos, match.start()))
+        tokens.append(match.group(0))
+        clauses.append(clause)
+        pos = match.end()
+    return tokens, clauses
+
+
+def _answer_spans(tokens: list[str], answers: tuple[str, ...] | list[str]) -> list[range]:
+    """Where the answers stand among the evidence's words: each whole occurrence, else each
+    word of theirs found alone."""
+    spans: list[range] = []
+    loose: list[range] = []
+    for answer in answers:
+        wanted = words(normalize(answer))
+        if not wanted:
+            continue
+        size = len(wanted)
+        for start in range(len(tokens) - size + 1):
+            if all(
+                same_stem(t, w) for t, w in zip(tokens[start : start + size], wanted, strict=True)
+            ):
+                spans.append(range(start, start + size))
+        loose += [
+            range(i, i + 1) for i, t in enumerate(tokens) if any(same_stem(t, w) for w in wanted)
+        ]
+    return spans or loose
+
+
+def anchor_weights(
+    question: str, quote: str, answers: tuple[str, ...] | list[str]
+) -> dict[str, float]:
+    """The evidence's words that a question names besides its answer, each weighed by how
+    close it stands to the answer there: 1 next to it in its clause, half eight words away,
+    a third across a comma or a full stop (the clause tells more than the distance). What
+    tells two questions of one sentence apart, and which of them the sentence backs."""
+    tokens, clauses = _tokens(quote)
+    spans = _answer_spans(tokens, answers)
+    answer_words = [w for a in answers for w in words(normalize(a))]
+    found: dict[str, float] = {}
+    for word in words(normalize(question)):
+        if word in FUNCTION_WORDS or word in _ASKING_WORDS:
+            continue
+        # «A/B-тест» names «тест»; «BERT-base» names «BERT».
+        forms = (
+            [word, *(part for part in word.split("-") if len(part) > 2)] if "-" in word else [word]
+        )
+        if any(same_stem(form, a) for form in forms for a in answer_words):
+            continue
+        for p, token in enumerate(tokens):
+            if not any(same_stem(form, token) for form in forms):
+                continue
+            weight = 0.0
+            for span in spans:
+                if p in span:
+                    continue
+                near = span.start if p < span.start else span.stop - 1
+                breaks = abs(clauses[p] - clauses[near])
+                weight = max(weight, 1.0 / (1 + 2 * breaks) / (1 + (abs(p - near) - 1) / 8))
+            found[token] = max(found.get(token, 0.0), weight)
+    return found
+
+
+def support(question: str, quote: str, answers: tuple[str, ...] | list[str]) -> float:
+    """How well the evidence sentence backs a question's pairing with its answer: the sum of
+    its anchor weights. «Если в LLaMA 2 использовался PPO, то в LlaMA 3 — DPO» backs "which
+    method does LLaMA 3 use? DPO" more than "which method did LLaMA 2 use? DPO"."""
+    return sum(anchor_weights(question, quote, answers).values())

@@ -107,8 +107,10 @@ def iter_posts(paths: Iterable[str | Path], options: ReadOptions | None = None) 
     counts = [0] * len(inputs)
     for index, root, path in _files(inputs):
         ctx.root = root
+        # Named below the folder given, so a moved folder keeps its posts' files.
+        name = path.relative_to(root).as_posix() if root is not None else path.name
         for raw in _raw_posts(path, ctx):
-            post = clean(raw)
+            post = clean(raw, name)
             if post is None:
                 continue
             counts[index] += 1
