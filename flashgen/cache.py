@@ -19,13 +19,9 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict
 
-from flashgen.errors import FlashgenError
+from flashgen.errors import CacheError, FlashgenError
 
 SCHEMA_VERSION = 1
-
-
-class CacheError(FlashgenError):
-    """The cache file cannot be opened or written."""
 
 
 class CachedResponse(BaseModel):

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from difflib import SequenceMatcher
 
 from flashgen.models import Post, RawPost
+from flashgen.text import line_key
 
 # Telegram's web-preview chrome; never part of what the author wrote.
 NOISE_LINES = frozenset({"please open telegram to view this post", "view in telegram"})
@@ -27,13 +27,6 @@ _TRAILING_URL_PUNCT = ".,;:!?»\"'…"
 _MIN_VARIANT = 16
 # Characters that make a short line look like code, whose repeats are real (`)`, `x = 1`).
 _CODE_CHARS = frozenset("=(){}[];:<>")
-_ELLIPSIS_RE = re.compile(r"\s*(?:…|\.\.\.)$")
-
-
-def line_key(line: str) -> str:
-    """The form two copies of a line are compared in: NFC, single spaces, no trailing ellipsis."""
-    text = " ".join(unicodedata.normalize("NFC", line).split())
-    return _ELLIPSIS_RE.sub("", text)
 
 
 def is_noise(line: str) -> bool:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar, get_args
 import click
 
 from flashgen import __version__
-from flashgen.config import GeneratorConfig, load_config
+from flashgen.config import load_settings
 from flashgen.errors import FlashgenError
 from flashgen.evaluate import format_report
 from flashgen.generate.llm import preview_request
@@ -23,6 +23,7 @@ from flashgen.group import DEFAULT_MAX_TOPICS, ROOT_DECK
 from flashgen.models import BuildResult, InputFormat, Post, ReadOptions
 from flashgen.pipeline import build as run_build
 from flashgen.pipeline import check_file, evaluate_inputs, with_taxonomy
+from flashgen.settings import GeneratorConfig, Settings
 from flashgen.sources import read_posts
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -133,14 +134,19 @@ _GENERATOR_FLAGS = {
 }
 
 
+def _default(field: str) -> str:
+    """A generator setting's default, for help text: the model is where it is defined."""
+    return f"[default: {GeneratorConfig.model_fields[field].default}]"
+
+
 def generator_options(func: F) -> F:
     """The card generator's options, merged with flashgen.toml and the environment into one
-    `generator: GeneratorConfig` argument (flags win)."""
+    `settings: Settings` argument (flags win); the file is read here, once."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         flags = {field: kwargs.pop(name) for name, field in _GENERATOR_FLAGS.items()}
-        kwargs["generator"] = load_config(flags)
+        kwargs["settings"] = load_settings(flags)
         return func(*args, **kwargs)
 
     options = [
@@ -149,7 +155,7 @@ def generator_options(func: F) -> F:
             "generator_kind",
             type=click.Choice(["auto", "llm", "offline"]),
             help="Where cards come from: `auto` uses the LLM when a base URL or API key is "
-            "configured, else the offline rules.  [default: auto]",
+            f"configured, else the offline rules.  {_default('generator')}",
         ),
         click.option(
             "--base-url",
@@ -162,42 +168,44 @@ def generator_options(func: F) -> F:
             help="API key (env OPENAI_API_KEY, which keeps it out of the process list); "
             "never written anywhere.",
         ),
-        click.option("--model", help="Model name (env FLASHGEN_MODEL).  [default: gpt-4o-mini]"),
+        click.option("--model", help=f"Model name (env FLASHGEN_MODEL).  {_default('model')}"),
         click.option(
             "--concurrency",
             type=click.IntRange(1, 512),
-            help="Requests in flight at once.  [default: 8]",
+            help=f"Requests in flight at once.  {_default('concurrency')}",
         ),
         click.option(
             "--timeout",
             type=click.FloatRange(0, min_open=True),
-            help="Seconds to wait for one response.  [default: 120]",
+            help=f"Seconds to wait for one response.  {_default('timeout')}",
         ),
         click.option(
             "--max-retries",
             type=click.IntRange(0, 20),
             help="Retries of a request after 429, 5xx or a timeout, honouring retry-after.  "
-            "[default: 2]",
+            + _default("max_retries"),
         ),
         click.option(
             "--reasks",
             type=click.IntRange(0, 10),
             help="Times a reply that breaks the contract is sent back with the error.  "
-            "[default: 2]",
+            + _default("reasks"),
         ),
         click.option(
             "--structured-output",
             type=click.Choice(["auto", "json_schema", "json_object", "prompt"]),
             help="How to ask for JSON; `auto` tries json_schema, then json_object with the "
-            "schema, then the schema in the prompt.  [default: auto]",
+            "schema, then the schema in the prompt.  " + _default("structured_output"),
         ),
         click.option(
-            "--temperature", type=click.FloatRange(0, 2), help="Sampling temperature.  [default: 0]"
+            "--temperature",
+            type=click.FloatRange(0, 2),
+            help=f"Sampling temperature.  {_default('temperature')}",
         ),
         click.option(
             "--max-tokens",
             type=click.IntRange(16),
-            help="Longest reply, in tokens.  [default: 4096]",
+            help=f"Longest reply, in tokens.  {_default('max_tokens')}",
         ),
         click.option("--language", help="Language of the cards.  [default: the post's]"),
         click.option(
@@ -209,7 +217,7 @@ def generator_options(func: F) -> F:
             "--cache",
             "cache_path",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="Response cache file.  [default: .flashgen/cache.sqlite]",
+            help=f"Response cache file.  {_default('cache')}",
         ),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
     ]
@@ -274,7 +282,7 @@ def posts(inputs: Sequence[str], as_json: bool, read: ReadOptions) -> None:
     "--ledger",
     type=click.Path(dir_okay=False, path_type=Path),
     help="File that remembers the notes issued, so rebuilt notes keep their GUIDs; never "
-    "cleared with the cache.  [default: .flashgen/ledger.sqlite]",
+    f"cleared with the cache.  {_default('ledger')}",
 )
 @_errors_as_one_line
 @generator_options
@@ -287,10 +295,11 @@ def build(
     max_topics: int,
     split: bool,
     ledger: Path | None,
-    generator: GeneratorConfig,
+    settings: Settings,
     read: ReadOptions,
 ) -> None:
     """Generate cards from INPUT files and folders and export them as an Anki package."""
+    generator = settings.generator
     _freeze_heap(generator)
     progress = _Progress()
     try:
@@ -302,6 +311,8 @@ def build(
             generator=generator,
             progress=progress,
             read=read,
+            checks=settings.checks,
+            taxonomy=settings.taxonomy,
             max_topics=max_topics,
             split=split,
             ledger=ledger,
@@ -326,11 +337,12 @@ def prompt(
     inputs: Sequence[str],
     post_id: str,
     as_json: bool,
-    generator: GeneratorConfig,
+    settings: Settings,
     read: ReadOptions,
 ) -> None:
     """Show exactly the messages and schema that `build` would send for one post."""
-    request = preview_request(inputs, post_id, with_taxonomy(generator) or generator, read)
+    generator = with_taxonomy(settings.generator, settings.taxonomy) or settings.generator
+    request = preview_request(inputs, post_id, generator, read)
     if as_json:
         click.echo(json.dumps(request.body(), ensure_ascii=False, indent=2))
     else:
@@ -338,15 +350,15 @@ def prompt(
 
 
 @main.command()
-@click.argument("more_posts", nargs=-1, type=click.Path(path_type=str), metavar="[INPUT]...")
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=str), metavar="[INPUT]...")
 @click.option(
     "--posts",
     "posts_inputs",
     multiple=True,
-    required=True,
     type=click.Path(path_type=str),
     metavar="INPUT",
-    help="Posts the cards come from (files or folders; repeatable, or list several).",
+    help="Posts the cards come from, files or folders (repeatable); the INPUT arguments "
+    "are more of them.",
 )
 @click.option(
     "--cards",
@@ -361,15 +373,21 @@ def prompt(
 @generator_options
 @read_options
 def check(
-    more_posts: Sequence[str],
+    inputs: Sequence[str],
     posts_inputs: Sequence[str],
     cards_file: str,
     as_json: bool,
-    generator: GeneratorConfig,
+    settings: Settings,
     read: ReadOptions,
 ) -> None:
-    """Judge cards written elsewhere against the quality gates, with each card's reasons."""
-    verdicts = check_file([*posts_inputs, *more_posts], cards_file, read=read, generator=generator)
+    """Judge cards written elsewhere against the posts of INPUT files and folders (and
+    --posts), with each card's reasons."""
+    posts = [*posts_inputs, *inputs]
+    if not posts:
+        raise click.UsageError("give the posts the cards come from: INPUT... or --posts INPUT")
+    verdicts = check_file(
+        posts, cards_file, read=read, generator=settings.generator, checks=settings.checks
+    )
     if as_json:
         click.echo(json.dumps([v.model_dump() for v in verdicts], ensure_ascii=False, indent=2))
         return
@@ -397,15 +415,23 @@ def eval_command(
     inputs: Sequence[str],
     gold: str,
     as_json: bool,
-    generator: GeneratorConfig,
+    settings: Settings,
     read: ReadOptions,
 ) -> None:
     """Measure the cards a build would make: key-fact recall, groundedness, duplicates,
     answer lengths — per post and overall."""
-    _freeze_heap(generator)
+    _freeze_heap(settings.generator)
     progress = _Progress()
     try:
-        report = evaluate_inputs(inputs, gold, generator=generator, progress=progress, read=read)
+        report = evaluate_inputs(
+            inputs,
+            gold,
+            generator=settings.generator,
+            progress=progress,
+            read=read,
+            checks=settings.checks,
+            taxonomy=settings.taxonomy,
+        )
     finally:
         progress.close()
     if as_json:

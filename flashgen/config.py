@@ -1,4 +1,7 @@
-"""Configuration of the card generator: defaults ← flashgen.toml ← environment ← flags.
+"""Reading the settings, once, at the edge: defaults ← flashgen.toml ← environment ← flags.
+
+`load_settings` reads flashgen.toml once and gives the models of flashgen.settings, which
+the library takes as parameters; no library function reads the file on its own.
 
 The API key comes only from the environment or a flag; flashgen.toml may name the
 variable that holds it (`api_key_env`) but never the key itself, and no part of flashgen
@@ -11,97 +14,44 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import ValidationError
 
-from flashgen.check.rules import CheckConfig
-from flashgen.errors import FlashgenError
-
-CONFIG_FILE = "flashgen.toml"
-DEFAULT_CACHE = Path(".flashgen") / "cache.sqlite"
-# The notes issued so far (flashgen.ledger): a file of its own, since a cache may be
-# cleared at will and this may not.
-DEFAULT_LEDGER = Path(".flashgen") / "ledger.sqlite"
-DEFAULT_MODEL = "gpt-4o-mini"
-
-GeneratorKind = Literal["auto", "llm", "offline"]
-StructuredOutput = Literal["auto", "json_schema", "json_object", "prompt"]
-ConcreteMode = Literal["json_schema", "json_object", "prompt"]
-MODES: tuple[ConcreteMode, ...] = ("json_schema", "json_object", "prompt")
-
-OFFLINE_NOTICE = (
-    "No model configured, so cards come from the offline generator. For LLM cards set "
-    "OPENAI_API_KEY, or OPENAI_BASE_URL (--base-url) for a local server; see docs/llm.md."
+from flashgen.errors import ConfigError
+from flashgen.settings import (
+    DEFAULT_CACHE,
+    DEFAULT_LEDGER,
+    MODES,
+    OFFLINE_NOTICE,
+    CheckConfig,
+    ConcreteMode,
+    GeneratorConfig,
+    Price,
+    Settings,
+    Topic,
 )
 
+__all__ = [
+    "CONFIG_FILE",
+    "DEFAULT_CACHE",
+    "DEFAULT_LEDGER",
+    "MODES",
+    "OFFLINE_NOTICE",
+    "CheckConfig",
+    "ConcreteMode",
+    "ConfigError",
+    "GeneratorConfig",
+    "Price",
+    "Settings",
+    "Topic",
+    "load_check_config",
+    "load_config",
+    "load_settings",
+    "load_taxonomy",
+]
 
-class ConfigError(FlashgenError):
-    """The generator's configuration is wrong: a bad flashgen.toml, flag or variable."""
-
-
-class Price(BaseModel):
-    """What a model costs, in US dollars per million tokens."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
-
-
-# Published list prices (USD per 1M tokens); extend or override under [llm.prices] in
-# flashgen.toml. A model missing here gets no cost estimate, never a guessed one.
-DEFAULT_PRICES: dict[str, Price] = {
-    "gpt-4o-mini": Price(input=0.15, output=0.60),
-    "gpt-4o": Price(input=2.50, output=10.00),
-    "gpt-4.1": Price(input=2.00, output=8.00),
-    "gpt-4.1-mini": Price(input=0.40, output=1.60),
-    "gpt-4.1-nano": Price(input=0.10, output=0.40),
-}
-
-
-class GeneratorConfig(BaseModel):
-    """Which generator makes the cards, and how flashgen talks to an LLM server."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    generator: GeneratorKind = "auto"
-    base_url: str | None = None
-    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
-    model: str = Field(default=DEFAULT_MODEL, min_length=1)
-    concurrency: int = Field(default=8, ge=1, le=512)
-    timeout: float = Field(default=120.0, gt=0)
-    max_retries: int = Field(default=2, ge=0, le=20)
-    reasks: int = Field(default=2, ge=0, le=10)
-    structured_output: StructuredOutput = "auto"
-    temperature: float = Field(default=0.0, ge=0, le=2)
-    max_tokens: int = Field(default=4096, ge=16)
-    language: str | None = None
-    prompts: Path | None = None
-    cache: Path | None = DEFAULT_CACHE
-    # Where the issued notes are remembered (flashgen.ledger); --no-cache never touches it.
-    ledger: Path = DEFAULT_LEDGER
-    prices: dict[str, Price] = Field(default_factory=dict)
-    # The user's taxonomy names ([[topics]]), which the system prompt asks the model to
-    # choose from; set by the pipeline from flashgen.toml, not from the [llm] table.
-    topics: tuple[str, ...] = ()
-
-    def uses_llm(self) -> bool:
-        """Whether cards come from a model: asked for, or `auto` with a server configured."""
-        if self.generator == "auto":
-            return bool(self.base_url or self.api_key)
-        return self.generator == "llm"
-
-    def price(self) -> Price | None:
-        """The model's price: flashgen.toml's table first, then the built-in one."""
-        return self.prices.get(self.model) or DEFAULT_PRICES.get(self.model)
-
-    def cost(self, tokens_in: int, tokens_out: int) -> float | None:
-        """Estimated US dollars for the tokens, or None when the model's price is unknown."""
-        price = self.price()
-        if price is None:
-            return None
-        return (tokens_in * price.input + tokens_out * price.output) / 1_000_000
+CONFIG_FILE = "flashgen.toml"
 
 
 # Keys of the [llm] table; the key itself is not among them on purpose.
@@ -154,15 +104,47 @@ def _llm_table(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    cwd: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Everything a command is told: the generator (defaults, `[llm]` of flashgen.toml in
+    `cwd`, the environment, then flags, None meaning not given), `[checks]` and
+    `[[topics]]`. The file is read once."""
+    path, data = _config_file(cwd)
+    return Settings(
+        generator=_generator(path, data, flags, os.environ if environ is None else environ),
+        checks=_checks(path, data),
+        taxonomy=tuple(_taxonomy(path, data)),
+    )
+
+
 def load_config(
     flags: Mapping[str, Any] | None = None,
     *,
     cwd: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> GeneratorConfig:
-    """Merge defaults, `flashgen.toml` in `cwd`, the environment and flags (None = not given)."""
-    env = os.environ if environ is None else environ
+    """The generator's settings alone (see load_settings)."""
     path, data = _config_file(cwd)
+    return _generator(path, data, flags, os.environ if environ is None else environ)
+
+
+def load_taxonomy(cwd: str | Path | None = None) -> list[Topic]:
+    """The user's topics from `[[topics]]` in flashgen.toml; empty when there are none."""
+    return _taxonomy(*_config_file(cwd))
+
+
+def load_check_config(cwd: str | Path | None = None) -> CheckConfig:
+    """The quality gates' thresholds: defaults, overridden by `[checks]` in flashgen.toml."""
+    return _checks(*_config_file(cwd))
+
+
+def _generator(
+    path: Path, data: dict[str, Any], flags: Mapping[str, Any] | None, env: Mapping[str, str]
+) -> GeneratorConfig:
     values: dict[str, Any] = _llm_table(path, data)
     key_var = values.pop("api_key_env", None) or "OPENAI_API_KEY"
     for name, var in (("base_url", "OPENAI_BASE_URL"), ("model", "FLASHGEN_MODEL")):
@@ -181,19 +163,7 @@ def load_config(
         raise ConfigError(f"invalid setting {_first_error(exc)}") from exc
 
 
-class Topic(BaseModel):
-    """One entry of the user's taxonomy (`[[topics]]` in flashgen.toml)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(min_length=1)
-    description: str = ""
-    keywords: tuple[str, ...] = ()
-
-
-def load_taxonomy(cwd: str | Path | None = None) -> list[Topic]:
-    """The user's topics from `[[topics]]` in flashgen.toml; empty when there are none."""
-    path, data = _config_file(cwd)
+def _taxonomy(path: Path, data: dict[str, Any]) -> list[Topic]:
     table = data.get("topics", [])
     if not isinstance(table, list):
         raise ConfigError(f"{path}: topics must be an array of tables ([[topics]])")
@@ -209,9 +179,7 @@ def load_taxonomy(cwd: str | Path | None = None) -> list[Topic]:
     return topics
 
 
-def load_check_config(cwd: str | Path | None = None) -> CheckConfig:
-    """The quality gates' thresholds: defaults, overridden by `[checks]` in flashgen.toml."""
-    path, data = _config_file(cwd)
+def _checks(path: Path, data: dict[str, Any]) -> CheckConfig:
     table = data.get("checks", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [checks] must be a table")

@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flashgen.check import CheckConfig, normalize
 from flashgen.check.rules import card_reasons, card_text
-from flashgen.check.text import number_values, similarity, words
 from flashgen.errors import InputError
 from flashgen.models import Card, Post
+from flashgen.text import number_values, plain, similarity, words
 
 FactKind = Literal["number", "list", "term", "concept"]
 CORE_KINDS: tuple[FactKind, ...] = ("number", "list", "term")
@@ -60,14 +60,14 @@ def load_gold(path: str | Path) -> list[GoldPost]:
         raise InputError(path, f"not a gold-facts file ({first.strip()})") from exc
 
 
-def _plain(text: str) -> list[str]:
-    return words(normalize(text))
+def _plain_words(text: str) -> list[str]:
+    return plain(text).split()
 
 
 def answer_matches(answer: str, accepted: str, *, any_length: bool = False) -> bool:
     """Whether a card's answer says the accepted answer (a few extra words allowed, or any
     number with `any_length`: a list item's deletion is the item, the gold names its core)."""
-    got, want = _plain(answer), _plain(accepted)
+    got, want = _plain_words(answer), _plain_words(accepted)
     if not got or not want:
         return False
     if got == want:
@@ -83,7 +83,7 @@ def answer_matches(answer: str, accepted: str, *, any_length: bool = False) -> b
 def mentions(text: str, anchor: str) -> bool:
     """Whether the text names the anchor, any inflection: each anchor word opens a text word
     ("структур агентов" is in "структуры агентов")."""
-    have, want = _plain(text), _plain(anchor)
+    have, want = _plain_words(text), _plain_words(anchor)
     n = len(want)
     return n > 0 and any(
         all(have[i + k].startswith(want[k]) for k in range(n)) for i in range(len(have) - n + 1)

@@ -11,9 +11,9 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from flashgen.check.text import normalize
-from flashgen.config import Topic
 from flashgen.models import Card, Post
+from flashgen.settings import Topic
+from flashgen.text import normalize
 
 ROOT_DECK = "Flashgen"
 OTHER = "Other"

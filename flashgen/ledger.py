@@ -27,17 +27,19 @@ from pydantic import BaseModel, ConfigDict
 
 from flashgen.cache import SQLiteFile
 from flashgen.check.rules import card_text
-from flashgen.check.text import (
+from flashgen.clean import is_variant
+from flashgen.errors import LedgerDamaged, LedgerError
+from flashgen.models import Card, Post
+from flashgen.text import (
     anchor_weights,
+    join_answers,
+    line_key,
     normalize,
     rarest_prefix,
     similarity,
     token_ranks,
     words,
 )
-from flashgen.clean import is_variant, line_key
-from flashgen.errors import FlashgenError
-from flashgen.models import Card, Post
 
 # How close a regenerated card must be to an earlier card of its post to be the same fact:
 # what is recalled nearly the same, and the question about the same thing. Answers are
@@ -56,14 +58,6 @@ KEPT_LINES = 0.5
 # A line is kept when it is there again, with a span added or cut (clean.is_variant), or
 # reworded this little (a typo, a word changed).
 LINE_SIMILARITY = 0.75
-
-
-class LedgerError(FlashgenError):
-    """The ledger cannot be read or written."""
-
-
-class LedgerDamaged(LedgerError):
-    """The ledger file is not a readable SQLite database."""
 
 
 @dataclass(frozen=True)
@@ -109,17 +103,11 @@ class Reconciled:
     entries: list[Entry] = field(default_factory=list)  # what to remember once written
 
 
-def _answers_text(answers: Iterable[str]) -> str:
-    return " | ".join(answers)
-
-
 def _closeness(card: Card, entry: Entry) -> float | None:
     """How alike a new card and an earlier one of its post are, or None when not the same."""
     if card.kind != entry.kind:
         return None
-    answers = similarity(
-        _answers_text(card.answers), _answers_text(entry.answers), containment=True
-    )
+    answers = similarity(join_answers(card.answers), join_answers(entry.answers), containment=True)
     if answers < ANSWER_SIMILARITY:
         return None
     question = similarity(card.question, entry.question)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from flashgen.check import (
-    CheckConfig,
     Checker,
     Rejection,
     Verdict,
@@ -20,14 +19,6 @@ from flashgen.check import (
     write_report,
 )
 from flashgen.check.embed import make_embedder
-from flashgen.config import (
-    DEFAULT_CACHE,
-    OFFLINE_NOTICE,
-    GeneratorConfig,
-    Topic,
-    load_check_config,
-    load_taxonomy,
-)
 from flashgen.errors import ExportError
 from flashgen.evaluate import EvalReport, evaluate, load_gold
 from flashgen.export import (
@@ -49,6 +40,7 @@ from flashgen.group import (
 )
 from flashgen.ledger import open_ledger, reconcile, write_stale
 from flashgen.models import BuildResult, Card, Post, ReadOptions, anki_cards
+from flashgen.settings import DEFAULT_CACHE, OFFLINE_NOTICE, CheckConfig, GeneratorConfig, Topic
 from flashgen.sources import read_posts
 
 PACKAGE_NAME = "flashgen.apkg"
@@ -80,7 +72,7 @@ def run(
 ) -> Run:
     """Read the inputs, generate cards and check them; nothing is written but the cache."""
     posts = read_posts(inputs, read)
-    checks = checks or load_check_config()
+    checks = checks or CheckConfig()
     generator = with_taxonomy(generator, taxonomy)
     checker = Checker(posts, checks)
     probe = None
@@ -131,10 +123,9 @@ def with_taxonomy(
 ) -> GeneratorConfig | None:
     """The generator told the user's topic names ([[topics]] in flashgen.toml), if any, so
     the prompt asks the model to choose among them."""
-    topics = load_taxonomy() if taxonomy is None else taxonomy
-    if generator is None or not topics:
+    if generator is None or not taxonomy:
         return generator
-    return generator.model_copy(update={"topics": tuple(t.name for t in topics)})
+    return generator.model_copy(update={"topics": tuple(t.name for t in taxonomy)})
 
 
 def _topic_mapper(generator: GeneratorConfig | None, notices: list[str]) -> TopicMapper | None:
@@ -180,7 +171,7 @@ def build(
     """
     if not root.strip(": \t"):
         raise ExportError(f"the root deck needs a name, got {root!r}")
-    topics = load_taxonomy() if taxonomy is None else taxonomy
+    topics = taxonomy or ()
     result = run(
         inputs, generator=generator, progress=progress, read=read, checks=checks, taxonomy=topics
     )
@@ -256,10 +247,14 @@ def evaluate_inputs(
     generator: GeneratorConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
     read: ReadOptions | None = None,
+    checks: CheckConfig | None = None,
+    taxonomy: Sequence[Topic] | None = None,
 ) -> EvalReport:
     """Build the cards (the cache makes a repeat cheap) and score them against gold facts."""
     facts = load_gold(gold)
-    result = run(inputs, generator=generator, progress=progress, read=read)
+    result = run(
+        inputs, generator=generator, progress=progress, read=read, checks=checks, taxonomy=taxonomy
+    )
     return evaluate(result.posts, result.generated, result.accepted, facts)
 
 
@@ -269,11 +264,12 @@ def check_file(
     *,
     read: ReadOptions | None = None,
     generator: GeneratorConfig | None = None,
+    checks: CheckConfig | None = None,
 ) -> list[Verdict]:
     """Verdicts on cards written elsewhere (a JSON array), checked against their posts."""
     fields = load_card_fields(cards)
     posts = read_posts(inputs, read)
-    checks = load_check_config()
+    checks = checks or CheckConfig()
     embed = None
     if generator is not None and generator.uses_llm():
         embed, _ = make_embedder(generator, checks.embedding_model)

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from flashgen.check import CheckConfig, card_from_fields, check_cards, count_reasons
-from flashgen.check.text import latin_terms, number_values, similarity
 from flashgen.models import Card, Post
+from flashgen.text import latin_terms, number_values, similarity
 
 POST = Post(
     id="p1",

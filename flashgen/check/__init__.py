@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from flashgen.check.dedup import Embedder, Prepared, card_identity, find_duplicates, prepare
 from flashgen.check.rules import RULES, CheckConfig, PostView, card_reasons, card_text
-from flashgen.check.text import normalize
 from flashgen.errors import InputError
 from flashgen.models import Card, Post, cloze_problem
+from flashgen.text import normalize
 
 __all__ = [
     "RULES",

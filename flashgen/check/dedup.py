@@ -18,16 +18,18 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from flashgen.check.rules import CardText, CheckConfig, card_text
-from flashgen.check.text import (
+from flashgen.models import Card
+from flashgen.text import (
     anchor_weights,
+    join_answers,
     normalize,
     number_values,
+    plain,
     rarest_prefix,
     shingles,
     token_ranks,
     words,
 )
-from flashgen.models import Card
 
 Embedder = Callable[[list[str]], list[list[float]]]
 
@@ -48,7 +50,7 @@ def card_identity(card: Card) -> str:
     question or extras, so a polished card keeps its identity. Two facts of one sentence
     with one answer share it; flashgen.ledger tells their notes apart.
     """
-    recall = " | ".join(normalize(answer) for answer in card.answers)
+    recall = join_answers(normalize(answer) for answer in card.answers)
     return f"{card.kind}\n{normalize(card.source_quote)}\n{recall}"
 
 
@@ -62,12 +64,7 @@ def _dot(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def _answer(text: CardText) -> str:
-    return " | ".join(text.answers)
-
-
-def _plain(text: str) -> str:
-    """Exact-duplicate form: case, spacing and punctuation do not make a card new."""
-    return " ".join(words(normalize(text)))
+    return join_answers(text.answers)
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -97,7 +94,7 @@ class _Features:
             kind=card.kind,
             prompt_shingles=shingles(text.prompt),
             prompt_words=set(words(normalize(text.prompt))),
-            items={_plain(x) for x in text.answers},
+            items={plain(x) for x in text.answers},
             answer_shingles=shingles(answer),
             answer_words=set(words(normalize(answer))),
             numbers=number_values(answer),
@@ -268,7 +265,7 @@ def find_duplicates(
         return min(found, key=slot_of.__getitem__, default=None)
 
     keys = [
-        f"{card.kind}\n{_plain(text.prompt)}\n{_plain(_answer(text))}"
+        f"{card.kind}\n{plain(text.prompt)}\n{plain(_answer(text))}"
         for card, text in zip(cards, texts, strict=True)
     ]
     for i in range(len(cards)):

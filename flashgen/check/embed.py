@@ -12,16 +12,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from flashgen.check.dedup import Embedder
-from flashgen.config import GeneratorConfig
-from flashgen.errors import FlashgenError
+from flashgen.errors import EmbeddingError
+from flashgen.settings import GeneratorConfig
 
 BATCH = 256  # texts per request
 _PROBE = "flashgen"
 _NO_KEY = "no-key"  # local servers want some bearer token, and ignore it
-
-
-class EmbeddingError(FlashgenError):
-    """The server stopped answering embedding requests in the middle of a run."""
 
 
 def _transport_errors(openai: Any) -> tuple[type[BaseException], ...]:

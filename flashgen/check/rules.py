@@ -9,24 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
-from flashgen.check.text import FUNCTION_WORDS, latin_terms, normalize, number_values, words
 from flashgen.models import CLOZE_RE, Card, Post
-
-
-class CheckConfig(BaseModel):
-    """Thresholds of the quality gates."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_answer_words: int = Field(15, ge=1)
-    # Near-duplicates: both the question and the answer must be at least this close.
-    near_question_similarity: float = Field(0.5, ge=0, le=1)
-    near_answer_similarity: float = Field(0.8, ge=0, le=1)
-    # Cosine threshold when the server offers /v1/embeddings (SemDedup uses ~0.93).
-    embedding_similarity: float = Field(0.93, ge=0, le=1)
-    embedding_model: str | None = None
+from flashgen.settings import CheckConfig
+from flashgen.text import FUNCTION_WORDS, latin_terms, normalize, number_values, words
 
 
 class CardText(BaseModel):

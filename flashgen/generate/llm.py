@@ -20,8 +20,13 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from flashgen.cache import Cache, CachedResponse, cache_key
-from flashgen.config import MODES, ConcreteMode, GeneratorConfig
-from flashgen.errors import FlashgenError
+from flashgen.errors import (
+    FlashgenError,
+    GenerationError,
+    LLMError,
+    ModeRejected,
+    RequestFailed,
+)
 from flashgen.generate.contract import (
     CardsResponse,
     ContractError,
@@ -31,6 +36,7 @@ from flashgen.generate.contract import (
 from flashgen.generate.offline import hashtags
 from flashgen.generate.prompts import Prompts
 from flashgen.models import Card, Post, ReadOptions
+from flashgen.settings import MODES, ConcreteMode, GeneratorConfig
 
 Progress = Callable[[int, int], None]
 Message = dict[str, str]
@@ -39,34 +45,6 @@ OnCards = Callable[[list[Card]], None]
 # Words in an error body that say the server refused the response_format, not the post.
 _MODE_HINTS = ("response_format", "json_schema", "json_object", "schema", "grammar")
 _NO_KEY = "no-key"  # local servers want some bearer token, and ignore it
-
-
-class LLMError(FlashgenError):
-    """The LLM server cannot be used at all (wrong address, key or model); stops the build."""
-
-
-class RequestFailed(LLMError):
-    """One request failed after the SDK's own retries; only its post fails."""
-
-    def __init__(self, reason: str, *, connection: bool = False) -> None:
-        self.reason = reason
-        self.connection = connection
-        super().__init__(reason)
-
-
-class ModeRejected(RequestFailed):
-    """The server refused the structured-output mode of the request."""
-
-
-class GenerationError(LLMError):
-    """A post whose replies kept breaking the contract after every re-ask."""
-
-    def __init__(self, post_id: str, attempts: int, reason: str, last_raw: str) -> None:
-        self.post_id = post_id
-        self.attempts = attempts
-        self.reason = reason
-        self.last_raw = last_raw
-        super().__init__(f"post {post_id}: no usable reply after {attempts} attempts: {reason}")
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flashgen.check.rules import PostView
-from flashgen.check.text import normalize
 from flashgen.clean import URL_RE
 from flashgen.models import CLOZE_RE, Card, Post, cloze_deletions
+from flashgen.text import normalize
 
 MAX_DELETIONS = 5
 MIN_WORDS, MAX_WORDS = 4, 35

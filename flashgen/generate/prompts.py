@@ -11,7 +11,7 @@ from typing import Any
 
 import jinja2
 
-from flashgen.errors import FlashgenError
+from flashgen.errors import PromptError
 
 
 def _default_prompts() -> Path:
@@ -25,10 +25,6 @@ def _default_prompts() -> Path:
 
 DEFAULT_PROMPTS = _default_prompts()
 TEMPLATES = ("system.j2", "post.j2", "reask.j2")
-
-
-class PromptError(FlashgenError):
-    """A prompt template is missing or cannot be rendered."""
 
 
 class Prompts:

@@ -16,7 +16,7 @@ from typing import Any, cast
 from pydantic import BaseModel, ValidationError
 
 from flashgen.cache import Cache, cache_key
-from flashgen.config import GeneratorConfig
+from flashgen.settings import GeneratorConfig
 
 _INSTRUCTIONS = """You organise flashcards into Anki decks.
 Below are topic labels, one per line, each with its number of cards. Map every label to a

@@ -7,12 +7,11 @@ and HTML files are read, so an export's photos, styles and scripts are passed ov
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from flashgen.clean import clean
+from flashgen.clean import clean, post_id
 from flashgen.errors import FlashgenError, InputError
 from flashgen.models import Post, RawPost, ReadOptions
 from flashgen.sources.common import ReadContext
@@ -82,9 +81,9 @@ def _files(paths: Iterable[str | Path]) -> list[tuple[int, Path | None, Path]]:
 
 
 def _same_text_key(post: Post) -> str:
-    """A post's channel and text, hashed: two copies of one post share it."""
-    digest = hashlib.blake2b(f"{post.channel}\n{post.text}".encode(), digest_size=16)
-    return digest.hexdigest()
+    """A post's channel and text, hashed as a pasted post's id is: two copies of one post
+    share it. Marked apart from ids, which an export's message ids may equal."""
+    return "text:" + post_id(post.channel, post.text)
 
 
 def _names(names: Iterable[str]) -> str:

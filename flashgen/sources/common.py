@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from flashgen.models import ReadOptions
+from flashgen.text import spaced
 
 # Read from a full-account export unless --chat names other chats: what users learn from.
 CHANNEL_TYPES = frozenset({"private_channel", "public_channel"})
@@ -26,7 +26,7 @@ _USERNAME_RE = re.compile(r"^(?:https?://)?(?:t\.me/|telegram\.me/)?@?", re.IGNO
 
 def chat_key(name: str) -> str:
     """The form chat names are compared in, so `--chat "душный nlp"` finds "Душный NLP"."""
-    return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
+    return spaced(name).casefold()
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Text measures the checks share: normal forms, numbers by value, Latin terms, shingles."""
+"""The text toolkit every stage shares: normal forms, words, numbers by value, Latin terms,
+shingles, and where a question's words stand in its evidence."""
 
 from __future__ import annotations
 
@@ -7,9 +8,30 @@ import os
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 
 _QUOTES = str.maketrans({c: '"' for c in "«»“”„‟″"} | {c: "'" for c in "‘’‚‛′`"})
+
+
+def spaced(text: str) -> str:
+    """NFC with every run of white space one space: the form that tells two copies of one
+    line, or two spellings of one chat name, apart only by what was written."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+_ELLIPSIS_RE = re.compile(r"\s*(?:…|\.\.\.)$")
+
+
+def line_key(line: str) -> str:
+    """The form two copies of a line are compared in: spaced, no trailing ellipsis (a
+    preview copy cuts a line off with one)."""
+    return _ELLIPSIS_RE.sub("", spaced(line))
+
+
+def join_answers(answers: Iterable[str]) -> str:
+    """A card's answers as one text: the deletions of a cloze, in order."""
+    return " | ".join(answers)
 
 
 @lru_cache(maxsize=8192)
@@ -22,6 +44,11 @@ def normalize(text: str) -> str:
 def words(text: str) -> list[str]:
     """Words of a text; a decimal such as 0,2 is one word, not two."""
     return re.findall(r"\d+(?:[.,]\d+)+|[\w'’-]+", text)
+
+
+def plain(text: str) -> str:
+    """The words of the normal form, one space apart: case, spacing and punctuation aside."""
+    return " ".join(words(normalize(text)))
 
 
 # Number words by value, in the forms posts and cards use (cases included).
