@@ -67,6 +67,13 @@ class SQLiteFile:
     def close(self) -> None:
         self._db.close()
 
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        """Rows of a query; a file SQLite cannot read is one `error` naming it."""
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise self.error(f"{self.path}: cannot read the {self.what} ({exc})") from exc
+
     def __enter__(self) -> Self:
         return self
 
@@ -97,8 +104,8 @@ class Cache(SQLiteFile):
 
     def setting(self, name: str) -> str | None:
         """A remembered fact about a server, such as the structured-output mode it accepts."""
-        row = self._db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
-        return None if row is None else str(row[0])
+        rows = self._read("SELECT value FROM settings WHERE name = ?", (name,))
+        return str(rows[0][0]) if rows else None
 
     def remember(self, name: str, value: str) -> None:
         try:
@@ -110,14 +117,14 @@ class Cache(SQLiteFile):
 
     def get(self, key: str) -> CachedResponse | None:
         """The stored response for `key`, or None."""
-        row = self._db.execute(
+        rows = self._read(
             "SELECT content, tokens_in, tokens_out, model, mode, post_id FROM responses"
             " WHERE key = ?",
             (key,),
-        ).fetchone()
-        if row is None:
+        )
+        if not rows:
             return None
-        content, tokens_in, tokens_out, model, mode, post_id = row
+        content, tokens_in, tokens_out, model, mode, post_id = rows[0]
         return CachedResponse(
             content=content,
             tokens_in=tokens_in,
@@ -149,5 +156,4 @@ class Cache(SQLiteFile):
             raise CacheError(f"{self.path}: cannot write the cache ({exc})") from exc
 
     def __len__(self) -> int:
-        (count,) = self._db.execute("SELECT COUNT(*) FROM responses").fetchone()
-        return int(count)
+        return int(self._read("SELECT COUNT(*) FROM responses")[0][0])

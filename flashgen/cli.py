@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -30,7 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _errors_as_one_line(func: F) -> F:
-    """Library errors become one `Error: …` line and exit 1; never a traceback."""
+    """Library errors, which are the user's to fix, become one `Error: …` line and exit 1."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -41,13 +40,7 @@ def _errors_as_one_line(func: F) -> F:
         except KeyboardInterrupt:
             click.echo("Interrupted; no package was written (answers so far are cached).", err=True)
             sys.exit(130)
-        except Exception as exc:
-            if os.environ.get("FLASHGEN_DEBUG"):
-                raise
-            raise click.ClickException(
-                f"internal error: {type(exc).__name__}: {exc} "
-                "(FLASHGEN_DEBUG=1 shows the traceback)"
-            ) from exc
+        # Anything else is a bug: its traceback is what a report of it needs.
 
     return wrapper  # type: ignore[return-value]
 

@@ -362,11 +362,14 @@ class Ledger(SQLiteFile):
             raise
         self._edits: dict[str, str] = {}  # new post id → the id it had, found by earlier()
 
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         try:
-            return self._db.execute(sql, args).fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise LedgerDamaged(f"{self.path}: the ledger is damaged ({exc})") from exc
+            return self._read(sql, args)
+        except LedgerError as exc:
+            # A locked or unreadable file is not a damaged one; a malformed page is.
+            if isinstance(exc.__cause__, sqlite3.OperationalError):
+                raise
+            raise LedgerDamaged(f"{self.path}: the ledger is damaged ({exc.__cause__})") from exc
 
     def __len__(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM issued")[0][0])

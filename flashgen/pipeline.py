@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -19,6 +19,7 @@ from flashgen.check import (
     write_report,
 )
 from flashgen.check.embed import make_embedder
+from flashgen.client import ModelClient, open_client
 from flashgen.errors import ExportError
 from flashgen.evaluate import EvalReport, evaluate, load_gold
 from flashgen.export import (
@@ -61,26 +62,62 @@ class Run:
     report: dict[str, Any]
 
 
+@contextlib.contextmanager
+def model_client(
+    generator: GeneratorConfig | None, client: ModelClient | None = None
+) -> Iterator[ModelClient | None]:
+    """The client to ask: None when the generator is offline, else `client`, else one
+    opened for the generator's server and closed afterwards."""
+    if generator is None or not generator.uses_llm():
+        yield None
+    elif client is not None:
+        yield client
+    else:
+        opened = open_client(generator)
+        try:
+            yield opened
+        finally:
+            if opened is not None:
+                opened.close()
+
+
 def run(
     inputs: Iterable[str | Path],
     *,
     generator: GeneratorConfig | None = None,
+    client: ModelClient | None = None,
     progress: Callable[[int, int], None] | None = None,
     read: ReadOptions | None = None,
     checks: CheckConfig | None = None,
     taxonomy: Sequence[Topic] | None = None,
 ) -> Run:
-    """Read the inputs, generate cards and check them; nothing is written but the cache."""
+    """Read the inputs, generate cards and check them; nothing is written but the cache.
+
+    Cards come from the model behind `client` (by default one for the generator's
+    server) when the generator asks a model, else from the offline rules."""
     posts = read_posts(inputs, read)
     checks = checks or CheckConfig()
     generator = with_taxonomy(generator, taxonomy)
+    with model_client(generator, client) as chat:
+        return _run(posts, generator, chat, progress, checks)
+
+
+def _run(
+    posts: list[Post],
+    generator: GeneratorConfig | None,
+    client: ModelClient | None,
+    progress: Callable[[int, int], None] | None,
+    checks: CheckConfig,
+) -> Run:
     checker = Checker(posts, checks)
     probe = None
-    if generator is not None and generator.uses_llm():
+    if client is not None and generator is not None:
         # Whether the server embeds is asked while it writes the cards, not after.
-        probe = _Background(make_embedder, generator, checks.embedding_model)
+        model = checks.embedding_model or generator.model
+        where = generator.base_url or "api.openai.com"
+        probe = _Background(make_embedder, client, model, where)
     # Each post's cards are checked while the model answers the others.
-    cards, report = _generate(posts, generator, progress, on_cards=checker.add)
+    cards, report = _generate(posts, generator, client, progress, on_cards=checker.add)
     embed = None
     if probe is not None:
         embed, notice = probe.result()
@@ -128,13 +165,15 @@ def with_taxonomy(
     return generator.model_copy(update={"topics": tuple(t.name for t in taxonomy)})
 
 
-def _topic_mapper(generator: GeneratorConfig | None, notices: list[str]) -> TopicMapper | None:
+def _topic_mapper(
+    generator: GeneratorConfig | None, client: ModelClient | None, notices: list[str]
+) -> TopicMapper | None:
     """The one extra LLM call that merges the model's topic labels into decks."""
-    if generator is None or not generator.uses_llm():
+    if generator is None or client is None:
         return None
 
     def mapper(counts: Sequence[tuple[str, int]], max_topics: int) -> dict[str, str] | None:
-        mapping, notice = consolidate_with_llm(counts, generator, max_topics)
+        mapping, notice = consolidate_with_llm(counts, client, generator, max_topics)
         if notice:
             notices.append(notice)
         elif mapping is not None:
@@ -161,6 +200,7 @@ def build(
     max_topics: int = DEFAULT_MAX_TOPICS,
     split: bool = False,
     ledger: str | Path | None = None,
+    client: ModelClient | None = None,
 ) -> BuildResult:
     """Read the inputs, generate and check cards, and write one package into `out_dir` (or
     one per topic with `split`), with the rejected and the stale cards listed beside it.
@@ -168,23 +208,31 @@ def build(
     Every input is read and every card made before anything is written, so bad input
     leaves the user's folder as it was. Notes keep the GUIDs and dates the ledger (by
     default `generator.ledger`; none without a generator) remembers for their cards.
+    Cards come from `client` as in `run`.
     """
     if not root.strip(": \t"):
         raise ExportError(f"the root deck needs a name, got {root!r}")
     topics = taxonomy or ()
-    result = run(
-        inputs, generator=generator, progress=progress, read=read, checks=checks, taxonomy=topics
-    )
-    report = result.report
-    posts = {post.id: post for post in result.posts}
-    cards = assign_topics(
-        result.accepted,
-        posts,
-        taxonomy=topics,
-        from_model=report.get("generator") == "llm",
-        max_topics=max_topics,
-        mapper=_topic_mapper(generator, report["notices"]),
-    )
+    with model_client(generator, client) as chat:
+        result = run(
+            inputs,
+            generator=generator,
+            client=chat,
+            progress=progress,
+            read=read,
+            checks=checks,
+            taxonomy=topics,
+        )
+        report = result.report
+        posts = {post.id: post for post in result.posts}
+        cards = assign_topics(
+            result.accepted,
+            posts,
+            taxonomy=topics,
+            from_model=report.get("generator") == "llm",
+            max_topics=max_topics,
+            mapper=_topic_mapper(generator, chat, report["notices"]),
+        )
     decks = group_by_topic(cards, root)
     stamp = int(default_timestamp() if timestamp is None else timestamp)
     out = Path(out_dir)
@@ -249,11 +297,18 @@ def evaluate_inputs(
     read: ReadOptions | None = None,
     checks: CheckConfig | None = None,
     taxonomy: Sequence[Topic] | None = None,
+    client: ModelClient | None = None,
 ) -> EvalReport:
     """Build the cards (the cache makes a repeat cheap) and score them against gold facts."""
     facts = load_gold(gold)
     result = run(
-        inputs, generator=generator, progress=progress, read=read, checks=checks, taxonomy=taxonomy
+        inputs,
+        generator=generator,
+        client=client,
+        progress=progress,
+        read=read,
+        checks=checks,
+        taxonomy=taxonomy,
     )
     return evaluate(result.posts, result.generated, result.accepted, facts)
 
@@ -265,30 +320,34 @@ def check_file(
     read: ReadOptions | None = None,
     generator: GeneratorConfig | None = None,
     checks: CheckConfig | None = None,
+    client: ModelClient | None = None,
 ) -> list[Verdict]:
-    """Verdicts on cards written elsewhere (a JSON array), checked against their posts."""
+    """Verdicts on cards written elsewhere (a JSON array), checked against their posts;
+    near-duplicates by the server's embeddings when the generator asks a model."""
     fields = load_card_fields(cards)
     posts = read_posts(inputs, read)
     checks = checks or CheckConfig()
-    embed = None
-    if generator is not None and generator.uses_llm():
-        embed, _ = make_embedder(generator, checks.embedding_model)
-    return check_card_fields(posts, fields, checks, embed)
+    with model_client(generator, client) as chat:
+        embed = None
+        if chat is not None and generator is not None:
+            embed, _ = make_embedder(chat, checks.embedding_model or generator.model)
+        return check_card_fields(posts, fields, checks, embed)
 
 
 def _generate(
     posts: Sequence[Post],
     generator: GeneratorConfig | None,
+    client: ModelClient | None,
     progress: Callable[[int, int], None] | None,
     on_cards: Callable[[list[Card]], None] | None = None,
 ) -> tuple[list[Card], dict[str, Any]]:
-    """Cards from the LLM when one is configured, else from the offline generator."""
+    """Cards from the model when there is a client, else from the offline generator."""
     report: dict[str, Any] = {"rejections": Counter(), "invalid": 0, "notices": []}
-    if generator is None or not generator.uses_llm():
+    if generator is None or client is None:
         if generator is not None and generator.generator == "auto":
             report["notices"].append(OFFLINE_NOTICE)
         return [card for post in posts for card in generate_offline(post)], report
-    run = generate_llm(posts, generator, progress=progress, on_cards=on_cards)
+    run = generate_llm(posts, generator, client=client, progress=progress, on_cards=on_cards)
     # A card the model wrote that is not a well-formed Card is rejected like any other.
     report["rejections"].update(f"invalid-card ({card.reason})" for card in run.invalid)
     report.update(

@@ -27,12 +27,14 @@ import threading
 import time
 import zlib
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from flashgen.generate.llm import ChatReply, ChatRequest, ModeRejected
+from flashgen.client import ChatReply, ChatRequest
+from flashgen.errors import ModeRejected, RequestFailed
 
 # What llama-cpp-python's server answers to response_format type json_schema.
 LLAMA_CPP_REJECTION = (
@@ -209,7 +211,9 @@ class FakeOpenAI:
             self.embedding_requests.append(body)
             enabled, scripted = self.embeddings, dict(self.vectors)
         if not enabled:
-            return 404, {}, {"error": {"message": "no route /v1/embeddings", "type": "x"}}
+            # As OpenAI does, the error names the model asked for.
+            message = f"no route /v1/embeddings for model {body.get('model')}"
+            return 404, {}, {"error": {"message": message, "type": "x"}}
         texts = body.get("input")
         texts = [texts] if isinstance(texts, str) else texts
         if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
@@ -293,14 +297,21 @@ class FakeOpenAI:
 
 
 class FakeBackend:
-    """An in-memory ChatBackend: scripted replies or errors first, then good answers.
+    """An in-memory ModelClient: scripted replies or errors first, then good answers.
 
-    `history` holds every request; `reject` names modes it refuses, as llama-cpp-python
-    refuses json_schema.
+    `history` holds every chat request; `reject` names modes it refuses, as
+    llama-cpp-python refuses json_schema. It embeds with `trigram_vector` when
+    `embeddings` is set, else it has no embeddings, as most chat servers.
     """
 
-    def __init__(self, *, reject: tuple[str, ...] = (), delay: float = 0.0) -> None:
+    def __init__(
+        self, *, reject: tuple[str, ...] = (), delay: float = 0.0, embeddings: bool = False
+    ) -> None:
         self.history: list[ChatRequest] = []
+        self.embeddings = embeddings
+        self.embedded: list[list[str]] = []
+        self.chat_requests = 0
+        self.embedding_requests = 0
         self.reject = set(reject)
         self.delay = delay
         self.in_flight = self.max_in_flight = 0
@@ -316,6 +327,7 @@ class FakeBackend:
 
     async def complete(self, request: ChatRequest) -> ChatReply:
         self.history.append(request)
+        self.chat_requests += 1
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -340,7 +352,20 @@ class FakeBackend:
         finally:
             self.in_flight -= 1
 
+    def chat(self, request: ChatRequest) -> ChatReply:
+        return asyncio.run(self.complete(request))
+
+    def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        self.embedding_requests += 1
+        self.embedded.append(list(texts))
+        if not self.embeddings:
+            raise RequestFailed("not found (HTTP 404)")
+        return [trigram_vector(text) for text in texts]
+
     async def aclose(self) -> None:
+        self.closed = True
+
+    def close(self) -> None:
         self.closed = True
 
 

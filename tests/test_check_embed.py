@@ -8,8 +8,11 @@ import pytest
 
 from flashgen.check import check_cards
 from flashgen.check.embed import BATCH, EmbeddingError, make_embedder
+from flashgen.client import OpenAIClient
 from flashgen.config import GeneratorConfig
+from flashgen.errors import LLMError
 from flashgen.models import Card, Post
+from flashgen.pipeline import model_client
 
 from .fake_openai import FakeOpenAI, trigram_vector
 
@@ -42,6 +45,10 @@ def _config(fake: FakeOpenAI, **values: object) -> GeneratorConfig:
     )
 
 
+def _client(fake: FakeOpenAI) -> OpenAIClient:
+    return OpenAIClient(_config(fake))
+
+
 def test_shingles_alone_keep_both_translations() -> None:
     accepted, rejected = check_cards([POST], [RU, EN])
     assert accepted == [RU, EN] and rejected == []
@@ -51,7 +58,7 @@ def test_server_embeddings_flag_a_translation_as_near_duplicate(fake: FakeOpenAI
     same_question, same_answer = [1.0] + [0.0] * 63, [0.0, 1.0] + [0.0] * 62
     fake.vectors.update({RU.question: same_question, EN.question: same_question})
     fake.vectors.update({RU.answer: same_answer, EN.answer: same_answer})
-    embed, notice = make_embedder(_config(fake), "fake-embed")
+    embed, notice = make_embedder(_client(fake), "fake-embed")
     assert embed is not None and notice is None
     assert fake.embedding_count == 1  # the probe
     accepted, rejected = check_cards([POST], [RU, EN], embed=embed)
@@ -67,7 +74,7 @@ def test_server_embeddings_flag_a_translation_as_near_duplicate(fake: FakeOpenAI
 
 
 def test_unscripted_texts_get_distinct_vectors_and_both_cards_stay(fake: FakeOpenAI) -> None:
-    embed, _ = make_embedder(_config(fake), None)
+    embed, _ = make_embedder(_client(fake), "gpt-4o-mini")
     assert embed is not None
     accepted, _ = check_cards([POST], [RU, EN], embed=embed)
     assert accepted == [RU, EN]
@@ -75,7 +82,7 @@ def test_unscripted_texts_get_distinct_vectors_and_both_cards_stay(fake: FakeOpe
 
 
 def test_batches_keep_order_and_repeat_texts_are_sent_once(fake: FakeOpenAI) -> None:
-    embed, _ = make_embedder(_config(fake), None)
+    embed, _ = make_embedder(_client(fake), "gpt-4o-mini")
     assert embed is not None
     texts = [f"card number {i}" for i in range(BATCH + 10)]
     vectors = embed([*texts, texts[0], ""])
@@ -87,7 +94,7 @@ def test_batches_keep_order_and_repeat_texts_are_sent_once(fake: FakeOpenAI) -> 
 
 def test_a_server_without_the_route_gives_no_embedder_and_a_notice() -> None:
     with FakeOpenAI() as fake:  # the route answers 404
-        embed, notice = make_embedder(_config(fake), None)
+        embed, notice = make_embedder(_client(fake), "gpt-4o-mini")
         assert fake.embedding_count == 1 and fake.count == 0
     assert embed is None and notice is not None
     assert "\n" not in notice and "HTTP 404" in notice and "shingles" in notice
@@ -97,29 +104,41 @@ def test_a_server_without_the_route_gives_no_embedder_and_a_notice() -> None:
 def test_a_server_that_is_down_gives_a_notice_without_the_key() -> None:
     with FakeOpenAI() as fake:
         config = _config(fake)
-    embed, notice = make_embedder(config, None)  # nobody listens there any more
+    embed, notice = make_embedder(OpenAIClient(config), "gpt-4o-mini")  # nobody listens
     assert embed is None and notice is not None and "\n" not in notice
     assert KEY not in notice and "shingles" in notice
 
 
 def test_the_key_is_blanked_wherever_it_would_show(fake: FakeOpenAI) -> None:
     fake.embeddings = False
-    embed, notice = make_embedder(_config(fake), f"model-named-{KEY}")
+    embed, notice = make_embedder(_client(fake), f"model-named-{KEY}")
     assert embed is None and notice is not None
     assert KEY not in notice and "***" in notice
 
 
 @pytest.mark.parametrize(
     "values",
-    [{}, {"generator": "offline", "base_url": "http://127.0.0.1:9/v1"}, {"generator": "llm"}],
-    ids=["nothing", "offline-generator", "llm-without-server"],
+    [{}, {"generator": "offline", "base_url": "http://127.0.0.1:9/v1"}],
+    ids=["nothing", "offline-generator"],
 )
-def test_offline_configs_get_neither_embedder_nor_notice(values: dict[str, object]) -> None:
-    assert make_embedder(GeneratorConfig.model_validate(values), None) == (None, None)
+def test_offline_configs_get_no_client_so_neither_embedder_nor_notice(
+    values: dict[str, object],
+) -> None:
+    with model_client(GeneratorConfig.model_validate(values)) as client:
+        assert client is None
+        assert make_embedder(client, "any") == (None, None)
+
+
+def test_an_llm_generator_without_a_server_is_one_clear_error() -> None:
+    with (
+        pytest.raises(LLMError, match="no model server configured"),
+        model_client(GeneratorConfig(generator="llm")),
+    ):
+        pass
 
 
 def test_a_failure_after_the_probe_is_one_clear_error(fake: FakeOpenAI) -> None:
-    embed, _ = make_embedder(_config(fake), None)
+    embed, _ = make_embedder(_client(fake), "gpt-4o-mini")
     assert embed is not None
     fake.embeddings = False
     with pytest.raises(EmbeddingError) as raised:

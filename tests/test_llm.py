@@ -21,6 +21,7 @@ from flashgen.generate.llm import (
     RequestBuilder,
     RequestFailed,
     generate_llm,
+    request_key,
 )
 from flashgen.generate.prompts import DEFAULT_PROMPTS, PromptError, Prompts
 from flashgen.models import Post
@@ -46,7 +47,7 @@ def _run(
     posts: list[Post], config: GeneratorConfig, backend: FakeBackend | None = None
 ) -> tuple[LLMRun, FakeBackend]:
     backend = backend or FakeBackend()
-    return generate_llm(posts, config, backend=backend), backend
+    return generate_llm(posts, config, client=backend), backend
 
 
 def _answer(*cards: dict[str, str], topic: str = "Kafka") -> str:
@@ -246,7 +247,7 @@ def test_requests_run_concurrently_up_to_the_limit(tmp_path: Path) -> None:
     run = generate_llm(
         posts,
         _config(tmp_path, concurrency=4),
-        backend=backend,
+        client=backend,
         progress=lambda done, total: seen.append((done, total)),
     )
     assert backend.max_in_flight == 4 and len(run.cards) == 12
@@ -263,7 +264,7 @@ def test_each_posts_cards_are_handed_on_while_the_next_request_is_out(tmp_path: 
     run = generate_llm(
         posts,
         _config(tmp_path, concurrency=1),
-        backend=backend,
+        client=backend,
         on_cards=lambda cards: handed.append(([c.post_id for c in cards], len(backend.history))),
     )
     # One call per post that made cards, none for the post whose replies kept failing.
@@ -318,7 +319,7 @@ def test_the_cache_stores_the_raw_reply_and_usage(tmp_path: Path) -> None:
     _run([KAFKA], _config(tmp_path), backend)
     request = RequestBuilder(_config(tmp_path)).request(KAFKA, "json_schema")
     with Cache(tmp_path / "cache.sqlite") as cache:
-        stored = cache.get(request.key(KAFKA))
+        stored = cache.get(request_key(request, KAFKA))
     assert stored is not None
     assert json.loads(stored.content) == good_answer(KAFKA.text)
     assert (stored.tokens_in, stored.tokens_out) == (107, 23)  # both attempts
@@ -403,9 +404,8 @@ def test_build_counts_invalid_cards_as_rejected_with_reasons(
     backend = FakeBackend()
     card = {"kind": "basic", "question": "Сколько часов?", "answer": "", "source_quote": "x"}
     backend.enqueue(ChatReply(content=_answer(card)))
-    monkeypatch.setattr("flashgen.generate.llm.OpenAIBackend", lambda config: backend)
     config = _config(tmp_path, base_url="http://127.0.0.1:9/v1")  # never reached: faked
-    result = build([posts_file], tmp_path / "out", generator=config, timestamp=0)
+    result = build([posts_file], tmp_path / "out", generator=config, timestamp=0, client=backend)
     assert (result.generator, result.cards, result.rejected) == ("llm", 0, 1)
     assert result.rejections == {"invalid-card (a basic card needs an answer)": 1}
     assert any("holds no notes" in notice for notice in result.notices)

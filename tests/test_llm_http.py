@@ -102,7 +102,7 @@ def test_rate_limited_then_ok_yields_every_post(fake: FakeOpenAI, tmp_path: Path
     result = _build(fake, _posts(tmp_path, 4))
     assert result.exit_code == 0, result.output
     assert time.monotonic() - started >= 1.0  # retry-after was honoured
-    assert fake.count == 5 and _summary(result) == (4, 0, 0)
+    assert fake.count == 5 and _summary(result) == (5, 0, 0)  # the retry is counted
     assert "4 posts → 4 notes" in result.stdout
 
 

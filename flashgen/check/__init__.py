@@ -10,13 +10,13 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from flashgen.check.dedup import Embedder, Prepared, card_identity, find_duplicates, prepare
 from flashgen.check.rules import RULES, CheckConfig, PostView, card_reasons, card_text
-from flashgen.errors import InputError
+from flashgen.errors import ExportError, InputError
 from flashgen.models import Card, Post, cloze_problem
 from flashgen.text import normalize
 
@@ -199,17 +199,25 @@ def check_card_fields(
 
 def write_report(rejected: Iterable[Rejection], path: Path) -> Path:
     """Rejected cards as JSON lines (post, card, reasons), written atomically beside the decks."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.part")
-    with partial.open("w", encoding="utf-8") as out:
-        for rejection in rejected:
-            record: dict[str, Any] = {
-                "post_id": rejection.card.post_id,
-                "card": rejection.card.model_dump(mode="json"),
-                "reasons": list(rejection.reasons),
-            }
-            if rejection.kept is not None:
-                record["kept"] = rejection.kept.model_dump(mode="json")
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    partial.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with partial.open("w", encoding="utf-8") as out:
+            _write_rejections(rejected, out)
+        partial.replace(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise ExportError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
     return path
+
+
+def _write_rejections(rejected: Iterable[Rejection], out: TextIO) -> None:
+    for rejection in rejected:
+        record: dict[str, Any] = {
+            "post_id": rejection.card.post_id,
+            "card": rejection.card.model_dump(mode="json"),
+            "reasons": list(rejection.reasons),
+        }
+        if rejection.kept is not None:
+            record["kept"] = rejection.kept.model_dump(mode="json")
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -1,6 +1,6 @@
 """The LLM generator: cards for posts from any OpenAI-compatible chat-completions server.
 
-The server sits behind a small interface (`ChatBackend`), so tests can script one in
+The server sits behind the one model client (flashgen.client), so tests can script one in
 memory. Each post is one conversation: the rendered prompt, and when the reply breaks the
 contract, the error sent back for a bounded number of re-asks. The structured-output mode
 is settled by the first request that the server accepts (`auto` falls back from
@@ -15,11 +15,11 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from flashgen.cache import Cache, CachedResponse, cache_key
+from flashgen.client import ChatReply, ChatRequest, Message, ModelClient, open_client
 from flashgen.errors import (
     FlashgenError,
     GenerationError,
@@ -39,167 +39,12 @@ from flashgen.models import Card, Post, ReadOptions
 from flashgen.settings import MODES, ConcreteMode, GeneratorConfig
 
 Progress = Callable[[int, int], None]
-Message = dict[str, str]
 OnCards = Callable[[list[Card]], None]
 
-# Words in an error body that say the server refused the response_format, not the post.
-_MODE_HINTS = ("response_format", "json_schema", "json_object", "schema", "grammar")
-_NO_KEY = "no-key"  # local servers want some bearer token, and ignore it
 
-
-@dataclass(frozen=True)
-class ChatRequest:
-    """Exactly what is sent for one turn of one post."""
-
-    model: str
-    messages: tuple[Message, ...]
-    mode: ConcreteMode
-    temperature: float
-    max_tokens: int
-
-    def response_format(self) -> dict[str, Any] | None:
-        if self.mode == "json_schema":
-            return {
-                "type": "json_schema",
-                "json_schema": {"name": "cards", "schema": response_schema(), "strict": True},
-            }
-        if self.mode == "json_object":
-            # llama-cpp-python turns the schema into a grammar; other servers ignore it.
-            return {"type": "json_object", "schema": response_schema()}
-        return None
-
-    def body(self) -> dict[str, Any]:
-        """The JSON body of the chat-completions request."""
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": [dict(m) for m in self.messages],
-            "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
-        }
-        response_format = self.response_format()
-        if response_format is not None:
-            body["response_format"] = response_format
-        return body
-
-    def key(self, post: Post) -> str:
-        """The cache key: the post, the rendered prompt, the model, the mode, the sampling."""
-        return cache_key({"post": post.text, **self.body(), "mode": self.mode})
-
-    def render_text(self) -> str:
-        """The request as a person reviews it: each message, then the response format."""
-        out = [
-            f"# model {self.model} · structured output {self.mode} · "
-            f"temperature {self.temperature} · max_tokens {self.max_tokens}"
-        ]
-        for message in self.messages:
-            out.append(f"\n--- {message['role']} ---\n{message['content']}")
-        response_format = self.response_format()
-        if response_format is not None:
-            dumped = json.dumps(response_format, ensure_ascii=False, indent=2)
-            out.append(f"\n--- response_format ---\n{dumped}")
-        return "\n".join(out) + "\n"
-
-
-@dataclass(frozen=True)
-class ChatReply:
-    """What came back for one request."""
-
-    content: str
-    finish_reason: str | None = "stop"
-    refusal: str | None = None
-    tokens_in: int = 0
-    tokens_out: int = 0
-    raw: str | None = None  # the server's JSON body, for the cache
-
-
-class ChatBackend(Protocol):
-    """Anything that answers chat requests: the OpenAI SDK, or a fake in tests."""
-
-    async def complete(self, request: ChatRequest) -> ChatReply: ...
-
-    async def aclose(self) -> None: ...
-
-
-class OpenAIBackend:
-    """A ChatBackend over `openai.AsyncOpenAI`; the SDK retries 429/5xx and honours retry-after."""
-
-    def __init__(self, config: GeneratorConfig) -> None:
-        import openai  # imported here: the offline path should not pay for it
-
-        self._openai = openai
-        key = config.api_key.get_secret_value() if config.api_key else None
-        self.base_url = config.base_url or "https://api.openai.com/v1"
-        self._client = openai.AsyncOpenAI(
-            api_key=key or _NO_KEY,
-            base_url=config.base_url,
-            timeout=config.timeout,
-            max_retries=config.max_retries,
-        )
-
-    async def complete(self, request: ChatRequest) -> ChatReply:
-        openai = self._openai
-        # Sent as-is: json_object with a schema is outside the SDK's types.
-        body = request.body()
-        try:
-            # The SDK's generic POST keeps its retries, retry-after, timeouts and typed errors,
-            # but skips re-walking every message through its TypedDict transforms and building
-            # response models: at a thousand requests those cost more than the answers do.
-            data: Any = await self._client.post("/chat/completions", cast_to=object, body=body)
-        except openai.APITimeoutError as exc:
-            raise RequestFailed(f"no answer within the timeout ({exc})") from exc
-        except openai.APIConnectionError as exc:
-            raise RequestFailed(
-                f"cannot connect to {self.base_url} ({exc.__cause__ or exc})", connection=True
-            ) from exc
-        except openai.APIStatusError as exc:
-            raise _status_error(exc, "response_format" in body) from exc
-        except openai.APIError as exc:  # e.g. a body that is not JSON at all
-            raise RequestFailed(f"unreadable answer from {self.base_url} ({exc})") from exc
-        if not isinstance(data, dict):
-            raise RequestFailed("the server's answer is not a JSON object")
-        raw = json.dumps(data, ensure_ascii=False)
-        choices = data.get("choices") or []
-        if not choices:
-            raise RequestFailed("the server answered with no choices")
-        choice = choices[0] or {}
-        message = choice.get("message") or {}
-        usage = data.get("usage") or {}
-        return ChatReply(
-            content=message.get("content") or "",
-            finish_reason=choice.get("finish_reason"),
-            refusal=message.get("refusal"),
-            tokens_in=int(usage.get("prompt_tokens") or 0),
-            tokens_out=int(usage.get("completion_tokens") or 0),
-            raw=raw,
-        )
-
-    async def aclose(self) -> None:
-        await self._client.close()
-
-
-def _status_error(exc: Any, has_format: bool) -> LLMError:
-    message = _error_text(exc)
-    status = exc.status_code
-    if status in (401, 403):
-        return LLMError(f"the server refused the API key (HTTP {status}): {message}")
-    mentions_format = any(hint in message.lower() for hint in _MODE_HINTS)
-    if has_format and status in (400, 415, 422, 500, 501) and mentions_format:
-        return ModeRejected(f"HTTP {status}: {message}")
-    if status == 404:
-        return LLMError(f"not found (HTTP 404), check the base URL and the model: {message}")
-    return RequestFailed(f"HTTP {status}: {message}")
-
-
-def _error_text(exc: Any) -> str:
-    """The server's own words about an error, on one line, without a traceback."""
-    body = getattr(exc, "body", None)
-    text: Any = getattr(exc, "message", exc)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        text = (inner.get("message") if isinstance(inner, dict) else inner) or json.dumps(body)
-    # llama-cpp-python appends a Python traceback to its error messages.
-    text = str(text).split(' File "', 1)[0]
-    return " ".join(text.split())[:300]
+def request_key(request: ChatRequest, post: Post) -> str:
+    """The cache key: the post, the rendered prompt, the model, the mode, the sampling."""
+    return cache_key({"post": post.text, **request.body(), "mode": request.mode})
 
 
 class InvalidCard(BaseModel):
@@ -230,7 +75,7 @@ class LLMRun(BaseModel):
     cards: list[Card] = []
     invalid: list[InvalidCard] = []
     failures: list[PostFailure] = []
-    requests: int = 0
+    requests: int = 0  # chat requests the server received, retries included
     cache_hits: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
@@ -303,6 +148,7 @@ class RequestBuilder:
             mode=mode,
             temperature=self.config.temperature,
             max_tokens=self.config.max_tokens,
+            schema=None if mode == "prompt" else response_schema(),
         )
 
     def reask(self, error: str, attempt: int, attempts: int) -> str:
@@ -343,7 +189,6 @@ def check_reply(reply: ChatReply, max_tokens: int) -> CardsResponse:
 
 @dataclass
 class _Stats:
-    requests: int = 0
     cache_hits: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
@@ -356,7 +201,7 @@ class LLMGenerator:
     def __init__(
         self,
         config: GeneratorConfig,
-        backend: ChatBackend,
+        backend: ModelClient,
         cache: Cache | None = None,
         builder: RequestBuilder | None = None,
     ) -> None:
@@ -452,7 +297,7 @@ class LLMGenerator:
                 out.cards.extend(made[0])
                 out.invalid.extend(made[1])
         stats = self._stats
-        out.requests, out.cache_hits = stats.requests, stats.cache_hits
+        out.cache_hits = stats.cache_hits
         out.tokens_in, out.tokens_out = stats.tokens_in, stats.tokens_out
         out.cost = self.config.cost(stats.tokens_in, stats.tokens_out)
         out.mode, out.notes = self._mode, stats.notes
@@ -465,7 +310,7 @@ class LLMGenerator:
         key = (post.id, mode)
         if key not in self._openings:
             request = self.builder.request(post, mode)
-            self._openings[key] = request, request.key(post)
+            self._openings[key] = request, request_key(request, post)
         return self._openings[key]
 
     def _from_cache(self, post: Post) -> CardsResponse | None:
@@ -517,7 +362,6 @@ class LLMGenerator:
             return request, reply
 
     async def _complete(self, request: ChatRequest) -> ChatReply:
-        self._stats.requests += 1
         reply = await self.backend.complete(request)
         self._stats.tokens_in += reply.tokens_in
         self._stats.tokens_out += reply.tokens_out
@@ -561,22 +405,23 @@ def generate_llm(
     posts: Sequence[Post],
     config: GeneratorConfig,
     *,
-    backend: ChatBackend | None = None,
+    client: ModelClient | None = None,
     progress: Progress | None = None,
     on_cards: OnCards | None = None,
 ) -> LLMRun:
-    """Cards for the posts from the configured LLM server (or `backend`), through the cache;
-    `on_cards` sees each post's cards as they are made."""
-    if backend is None and not (config.base_url or config.api_key):
-        raise LLMError(
-            "no model server configured: set --base-url (OPENAI_BASE_URL) for a local "
-            "server, or OPENAI_API_KEY for api.openai.com"
-        )
+    """Cards for the posts from the model behind `client` (by default one for `config`'s
+    server), through the cache; `on_cards` sees each post's cards as they are made.
+
+    The client's event-loop side is closed at the end (`aclose`); its other calls stay
+    open for the caller, who owns it."""
     builder = RequestBuilder(config)  # bad templates fail before any request
+    chat = client if client is not None else open_client(config)
+    if chat is None:
+        raise LLMError("the generator is offline: no model to ask")
     cache = Cache(config.cache) if config.cache is not None else None
+    sent = chat.chat_requests
 
     async def main() -> LLMRun:
-        chat = backend or OpenAIBackend(config)
         try:
             generator = LLMGenerator(config, chat, cache, builder)
             return await generator.run(posts, progress, on_cards)
@@ -584,10 +429,15 @@ def generate_llm(
             await chat.aclose()
 
     try:
-        return asyncio.run(main())
+        run = asyncio.run(main())
     finally:
         if cache is not None:
             cache.close()
+        if client is None:
+            chat.close()
+    # What the server saw: the client's own retries of 429, 5xx and timeouts included.
+    run.requests = chat.chat_requests - sent
+    return run
 
 
 def find_post(posts: Iterable[Post], post_id: str) -> Post:

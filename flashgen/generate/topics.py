@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
 from flashgen.cache import Cache, cache_key
+from flashgen.client import ChatRequest, ModelClient
+from flashgen.errors import LLMError
 from flashgen.settings import GeneratorConfig
 
 _INSTRUCTIONS = """You organise flashcards into Anki decks.
@@ -52,7 +53,10 @@ def _parse(content: str, labels: set[str], max_topics: int) -> dict[str, str] | 
 
 
 def consolidate_with_llm(
-    counts: Sequence[tuple[str, int]], config: GeneratorConfig, max_topics: int
+    counts: Sequence[tuple[str, int]],
+    client: ModelClient,
+    config: GeneratorConfig,
+    max_topics: int,
 ) -> tuple[dict[str, str] | None, str | None]:
     """(label → deck name, notice): None and a one-line reason when the model cannot help."""
     labels = {label for label, _ in counts}
@@ -65,38 +69,23 @@ def consolidate_with_llm(
         stored = cache.setting(key) if cache else None
         if stored is not None:
             return _parse(stored, labels, max_topics), None
-        content = _ask(config, messages)
+        request = ChatRequest(
+            model=config.model,
+            messages=tuple(messages),
+            mode="json_object",
+            temperature=0,
+            max_tokens=min(config.max_tokens, 2048),
+        )
+        try:
+            content = client.chat(request).content
+        except LLMError as exc:
+            return None, f"topic consolidation request failed ({exc}); merged by rule"
         mapping = _parse(content, labels, max_topics)
         if mapping is None:
             return None, "the model's topic consolidation was unusable; decks merged by rule"
         if cache:
             cache.remember(key, content)
         return mapping, None
-    except Exception as exc:
-        return None, f"topic consolidation request failed ({type(exc).__name__}); merged by rule"
     finally:
         if cache:
             cache.close()
-
-
-def _ask(config: GeneratorConfig, messages: list[dict[str, str]]) -> str:
-    import openai  # the offline path never pays for it
-
-    key = config.api_key.get_secret_value() if config.api_key else "no-key"
-    client = openai.OpenAI(
-        api_key=key,
-        base_url=config.base_url,
-        timeout=config.timeout,
-        max_retries=config.max_retries,
-    )
-    try:
-        completion: Any = client.chat.completions.create(
-            model=config.model,
-            messages=cast(Any, messages),
-            temperature=0,
-            max_tokens=min(config.max_tokens, 2048),
-            response_format={"type": "json_object"},
-        )
-    finally:
-        client.close()
-    return completion.choices[0].message.content or "" if completion.choices else ""
