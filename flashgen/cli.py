@@ -456,15 +456,16 @@ class _Progress:
 
 
 def _print_report(result: BuildResult) -> None:
-    if result.generator == "llm":
-        cost = f"; ≈ ${result.cost:.4f}" if result.cost is not None else ""
-        mode = f" ({result.mode})" if result.mode else ""
+    made = result.generation
+    if made.generator == "llm":
+        cost = f"; ≈ ${made.cost:.4f}" if made.cost is not None else ""
+        mode = f" ({made.mode})" if made.mode else ""
         click.echo(
-            f"LLM{mode}: {result.requests} requests, "
-            f"{result.cache_hits} cache hits, {len(result.failures)} failed posts; "
-            f"tokens {result.tokens_in} in / {result.tokens_out} out{cost}"
+            f"LLM{mode}: {made.requests} requests, {made.cache_hits} cache hits, "
+            f"{len(made.failures)} failed posts; "
+            f"tokens {made.tokens_in} in / {made.tokens_out} out{cost}"
         )
-    for post_id, reason in result.failures.items():
+    for post_id, reason in made.failures.items():
         click.echo(f"failed: post {post_id}: {reason}", err=True)
     if result.rejected:
         reasons = ", ".join(

@@ -108,20 +108,13 @@ def anki_cards(card: Card) -> int:
     return 1
 
 
-class BuildResult(BaseModel):
-    """What `build` did, for the summary line."""
+class Generation(BaseModel):
+    """What made the cards, and for an LLM what it took: requests the server received
+    (retries included), answers taken from the cache, posts that got no cards (post id →
+    reason), tokens, estimated US dollars, and cards that were not well-formed."""
 
     model_config = ConfigDict(extra="forbid")
 
-    posts: int
-    notes: int  # notes exported
-    cards: int  # the cards Anki makes of them (a cloze note makes one per cloze number)
-    rejected: int = 0
-    decks: list[str]
-    path: str
-    report: str | None = None  # the rejected cards with their reasons, as JSON lines
-    # What made the cards, and for an LLM what it took: requests sent, answers taken from
-    # the cache, posts that got no cards (post id → reason), tokens, estimated US dollars.
     generator: Literal["offline", "llm"] = "offline"
     mode: str | None = None
     requests: int = 0
@@ -130,6 +123,22 @@ class BuildResult(BaseModel):
     tokens_in: int = 0
     tokens_out: int = 0
     cost: float | None = None
+    invalid: dict[str, int] = Field(default_factory=dict)  # "invalid-card (why)" → count
+
+
+class BuildResult(BaseModel):
+    """What `build` did, for the summary line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    posts: int
+    notes: int  # notes exported
+    cards: int  # the cards Anki makes of them (a cloze note makes one per cloze number)
+    rejected: int = 0  # by the checks, and not well-formed
+    decks: list[str]
+    path: str
+    report: str | None = None  # the rejected cards with their reasons, as JSON lines
+    generation: Generation = Field(default_factory=Generation)
     # Why cards were rejected: reason → count; and one-line notes for the user.
     rejections: dict[str, int] = Field(default_factory=dict)
     notices: list[str] = Field(default_factory=list)

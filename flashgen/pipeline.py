@@ -40,7 +40,7 @@ from flashgen.group import (
     group_by_topic,
 )
 from flashgen.ledger import open_ledger, reconcile, write_stale
-from flashgen.models import BuildResult, Card, Post, ReadOptions, anki_cards
+from flashgen.models import BuildResult, Card, Generation, Post, ReadOptions, anki_cards
 from flashgen.settings import DEFAULT_CACHE, OFFLINE_NOTICE, CheckConfig, GeneratorConfig, Topic
 from flashgen.sources import read_posts
 
@@ -59,7 +59,14 @@ class Run:
     generated: list[Card]
     accepted: list[Card]
     rejected: list[Rejection]
-    report: dict[str, Any]
+    generation: Generation
+    notices: list[str]  # one-line notes for the user, from every stage
+
+    def rejections(self) -> dict[str, int]:
+        """Why cards were rejected, reason → count: not well-formed, then by the checks."""
+        counts = Counter(self.generation.invalid)
+        counts.update(reason for r in self.rejected for reason in r.reasons)
+        return dict(counts)
 
 
 @contextlib.contextmanager
@@ -116,17 +123,16 @@ def _run(
         model = checks.embedding_model or generator.model
         where = generator.base_url or "api.openai.com"
         probe = _Background(make_embedder, client, model, where)
+    notices: list[str] = []
     # Each post's cards are checked while the model answers the others.
-    cards, report = _generate(posts, generator, client, progress, on_cards=checker.add)
+    cards, generation = _generate(posts, generator, client, progress, checker.add, notices)
     embed = None
     if probe is not None:
         embed, notice = probe.result()
         if notice:
-            report["notices"].append(notice)
+            notices.append(notice)
     accepted, rejected = checker.finish(cards, embed)
-    for rejection in rejected:
-        report["rejections"].update(rejection.reasons)
-    return Run(posts, cards, accepted, rejected, report)
+    return Run(posts, cards, accepted, rejected, generation, notices)
 
 
 class _Background(Generic[T]):
@@ -223,15 +229,15 @@ def build(
             checks=checks,
             taxonomy=topics,
         )
-        report = result.report
+        notices = result.notices
         posts = {post.id: post for post in result.posts}
         cards = assign_topics(
             result.accepted,
             posts,
             taxonomy=topics,
-            from_model=report.get("generator") == "llm",
+            from_model=result.generation.generator == "llm",
             max_topics=max_topics,
-            mapper=_topic_mapper(generator, chat, report["notices"]),
+            mapper=_topic_mapper(generator, chat, notices),
         )
     decks = group_by_topic(cards, root)
     stamp = int(default_timestamp() if timestamp is None else timestamp)
@@ -248,12 +254,12 @@ def build(
             )
             stack.enter_context(book)
             if notice:
-                report["notices"].append(notice)
+                notices.append(notice)
         notes = [
             (card, note_guid(card), note_digest(card, posts.get(card.post_id))) for card in cards
         ]
         # A post that got no answer made no cards this time; its cards are not stale.
-        generated = set(posts) - set(report.get("failures", {}))
+        generated = set(posts) - set(result.generation.failures)
         plan = reconcile(notes, book.earlier(posts) if book else (), stamp, generated)
         if split:
             paths = export_split(decks, posts, out, root=root, timestamp=stamp, issues=plan.issues)
@@ -272,19 +278,21 @@ def build(
     path = out if split else paths[0]
     if not result.accepted:
         # Still written, so the output path is predictable; but say that it is empty.
-        report["notices"].append(f"no card passed the checks, so {path} holds no notes")
+        notices.append(f"no card passed the checks, so {path} holds no notes")
     return BuildResult(
         posts=len(result.posts),
         notes=len(cards),
         cards=sum(anki_cards(card) for card in cards),
-        rejected=len(result.rejected) + report.pop("invalid"),
+        rejected=len(result.rejected) + sum(result.generation.invalid.values()),
         decks=list(decks),
         path=str(path),
         report=str(rejected_path),
+        generation=result.generation,
+        rejections=result.rejections(),
+        notices=notices,
         packages=[str(p) for p in paths],
         stale=len(plan.stale),
         stale_report=str(stale_path) if stale_path else None,
-        **report,
     )
 
 
@@ -339,18 +347,17 @@ def _generate(
     generator: GeneratorConfig | None,
     client: ModelClient | None,
     progress: Callable[[int, int], None] | None,
-    on_cards: Callable[[list[Card]], None] | None = None,
-) -> tuple[list[Card], dict[str, Any]]:
+    on_cards: Callable[[list[Card]], None],
+    notices: list[str],
+) -> tuple[list[Card], Generation]:
     """Cards from the model when there is a client, else from the offline generator."""
-    report: dict[str, Any] = {"rejections": Counter(), "invalid": 0, "notices": []}
     if generator is None or client is None:
         if generator is not None and generator.generator == "auto":
-            report["notices"].append(OFFLINE_NOTICE)
-        return [card for post in posts for card in generate_offline(post)], report
+            notices.append(OFFLINE_NOTICE)
+        return [card for post in posts for card in generate_offline(post)], Generation()
     run = generate_llm(posts, generator, client=client, progress=progress, on_cards=on_cards)
-    # A card the model wrote that is not a well-formed Card is rejected like any other.
-    report["rejections"].update(f"invalid-card ({card.reason})" for card in run.invalid)
-    report.update(
+    notices.extend(run.notices)
+    generation = Generation(
         generator="llm",
         mode=run.mode,
         requests=run.requests,
@@ -363,7 +370,7 @@ def _generate(
         tokens_in=run.tokens_in,
         tokens_out=run.tokens_out,
         cost=run.cost,
-        invalid=len(run.invalid),
-        notices=run.notes,
+        # A card the model wrote that is not a well-formed Card is rejected like any other.
+        invalid=dict(Counter(f"invalid-card ({card.reason})" for card in run.invalid)),
     )
-    return run.cards, report
+    return run.cards, generation

@@ -208,7 +208,7 @@ def test_auto_falls_back_and_keeps_the_first_mode_that_works(tmp_path: Path) -> 
     assert 1 <= modes.count("json_schema") <= 3 and 1 <= modes.count("json_object") <= 3
     assert modes.count("prompt") == 6 and modes[-6:] == ["prompt"] * 6
     assert run.mode == "prompt" and len(run.cards) == 6
-    assert len(run.notes) == 2 and "rejected structured output json_schema" in run.notes[0]
+    assert len(run.notices) == 2 and "rejected structured output json_schema" in run.notices[0]
     # The next build starts with the mode that worked; a new post costs one request.
     posts.append(Post(id="new", channel="c", text="Новый факт номер 7."))
     again, backend = _run(posts, _config(tmp_path), FakeBackend(reject=("json_schema",)))
@@ -406,7 +406,7 @@ def test_build_counts_invalid_cards_as_rejected_with_reasons(
     backend.enqueue(ChatReply(content=_answer(card)))
     config = _config(tmp_path, base_url="http://127.0.0.1:9/v1")  # never reached: faked
     result = build([posts_file], tmp_path / "out", generator=config, timestamp=0, client=backend)
-    assert (result.generator, result.cards, result.rejected) == ("llm", 0, 1)
+    assert (result.generation.generator, result.cards, result.rejected) == ("llm", 0, 1)
     assert result.rejections == {"invalid-card (a basic card needs an answer)": 1}
     assert any("holds no notes" in notice for notice in result.notices)
     assert (tmp_path / "out" / "flashgen.apkg").is_file()

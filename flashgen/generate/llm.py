@@ -81,7 +81,7 @@ class LLMRun(BaseModel):
     tokens_out: int = 0
     cost: float | None = None
     mode: str | None = None
-    notes: list[str] = []
+    notices: list[str] = []
 
 
 def cards_from_response(
@@ -192,7 +192,7 @@ class _Stats:
     cache_hits: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
-    notes: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
 
 class LLMGenerator:
@@ -300,7 +300,7 @@ class LLMGenerator:
         out.cache_hits = stats.cache_hits
         out.tokens_in, out.tokens_out = stats.tokens_in, stats.tokens_out
         out.cost = self.config.cost(stats.tokens_in, stats.tokens_out)
-        out.mode, out.notes = self._mode, stats.notes
+        out.mode, out.notices = self._mode, stats.notices
         return out
 
     def _opening(self, post: Post, mode: ConcreteMode) -> tuple[ChatRequest, str]:
@@ -350,7 +350,7 @@ class LLMGenerator:
                 if self._mode is not None or len(self._candidates) == 1:
                     raise
                 self._candidates.pop(0)
-                self._stats.notes.append(
+                self._stats.notices.append(
                     f"the server rejected structured output {mode} ({exc.reason}); "
                     f"using {self._candidates[0]}"
                 )
