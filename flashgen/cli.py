@@ -17,11 +17,10 @@ from flashgen import __version__
 from flashgen.config import load_settings
 from flashgen.errors import FlashgenError
 from flashgen.evaluate import format_report
-from flashgen.generate.llm import preview_request
 from flashgen.group import DEFAULT_MAX_TOPICS, ROOT_DECK
 from flashgen.models import BuildResult, InputFormat, Post, ReadOptions
 from flashgen.pipeline import build as run_build
-from flashgen.pipeline import check_file, evaluate_inputs, with_taxonomy
+from flashgen.pipeline import check_file, evaluate_inputs, preview_request
 from flashgen.settings import GeneratorConfig, Settings
 from flashgen.sources import read_posts
 
@@ -334,8 +333,7 @@ def prompt(
     read: ReadOptions,
 ) -> None:
     """Show exactly the messages and schema that `build` would send for one post."""
-    generator = with_taxonomy(settings.generator, settings.taxonomy) or settings.generator
-    request = preview_request(inputs, post_id, generator, read)
+    request = preview_request(inputs, post_id, settings.generator, read, settings.taxonomy)
     if as_json:
         click.echo(json.dumps(request.body(), ensure_ascii=False, indent=2))
     else:

@@ -19,8 +19,8 @@ from flashgen.check import (
     write_report,
 )
 from flashgen.check.embed import make_embedder
-from flashgen.client import ModelClient, open_client
-from flashgen.errors import ExportError
+from flashgen.client import ChatRequest, ModelClient, open_client
+from flashgen.errors import ExportError, FlashgenError
 from flashgen.evaluate import EvalReport, evaluate, load_gold
 from flashgen.export import (
     default_timestamp,
@@ -31,6 +31,8 @@ from flashgen.export import (
     packaged_notes,
 )
 from flashgen.generate import generate_llm, generate_offline
+from flashgen.generate.modes import first_mode
+from flashgen.generate.prompts import RequestBuilder
 from flashgen.generate.topics import consolidate_with_llm
 from flashgen.group import (
     DEFAULT_MAX_TOPICS,
@@ -374,3 +376,28 @@ def _generate(
         invalid=dict(Counter(f"invalid-card ({card.reason})" for card in run.invalid)),
     )
     return run.cards, generation
+
+
+def find_post(posts: Iterable[Post], post_id: str) -> Post:
+    """The post with this id, or the only one whose id starts with it."""
+    found = list(posts)
+    exact = [post for post in found if post.id == post_id]
+    matches = exact or [post for post in found if post.id.startswith(post_id)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise FlashgenError(f"no post with id {post_id!r} (`flashgen posts` lists the ids)")
+    raise FlashgenError(f"{len(matches)} posts have ids starting with {post_id!r}; give more")
+
+
+def preview_request(
+    inputs: Iterable[str | Path],
+    post_id: str,
+    config: GeneratorConfig,
+    read: ReadOptions | None = None,
+    taxonomy: Sequence[Topic] | None = None,
+) -> ChatRequest:
+    """The first request that `build` would send for one post, for review; nothing is sent."""
+    post = find_post(read_posts(inputs, read), post_id)
+    told = with_taxonomy(config, taxonomy) or config
+    return RequestBuilder(told).request(post, first_mode(told))

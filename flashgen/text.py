@@ -29,6 +29,14 @@ def line_key(line: str) -> str:
     return _ELLIPSIS_RE.sub("", spaced(line))
 
 
+_HASHTAG_RE = re.compile(r"(?<![\w#])#([\w]+)")
+
+
+def hashtags(text: str) -> tuple[str, ...]:
+    """A text's hashtags, without '#', once each, in order."""
+    return tuple(dict.fromkeys(_HASHTAG_RE.findall(text)))
+
+
 def join_answers(answers: Iterable[str]) -> str:
     """A card's answers as one text: the deletions of a cloze, in order."""
     return " | ".join(answers)

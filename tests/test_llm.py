@@ -12,18 +12,12 @@ from typing import Any
 import pytest
 
 from flashgen.cache import Cache
-from flashgen.config import ConfigError, GeneratorConfig, load_config
+from flashgen.client import ChatReply
+from flashgen.config import GeneratorConfig, load_config
+from flashgen.errors import ConfigError, LLMError, PromptError, RequestFailed
 from flashgen.generate.contract import ContractError, parse_response, response_schema
-from flashgen.generate.llm import (
-    ChatReply,
-    LLMError,
-    LLMRun,
-    RequestBuilder,
-    RequestFailed,
-    generate_llm,
-    request_key,
-)
-from flashgen.generate.prompts import DEFAULT_PROMPTS, PromptError, Prompts
+from flashgen.generate.llm import LLMRun, generate_llm, request_key
+from flashgen.generate.prompts import DEFAULT_PROMPTS, Prompts, RequestBuilder
 from flashgen.models import Post
 from flashgen.pipeline import build
 

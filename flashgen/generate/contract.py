@@ -16,6 +16,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from flashgen.client import ChatReply
+from flashgen.models import Card, Post
+from flashgen.text import hashtags
+
 MAX_TOPIC_CHARS = 60
 MAX_ITEMS = 40
 
@@ -141,3 +145,54 @@ def response_schema() -> dict[str, Any]:
 
     inlined: dict[str, Any] = inline(schema)
     return inlined
+
+
+class InvalidCard(BaseModel):
+    """A card the model wrote that is not a well-formed Card, and why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    post_id: str
+    question: str
+    reason: str
+
+
+def cards_from_response(
+    post: Post, response: CardsResponse
+) -> tuple[list[Card], list[InvalidCard]]:
+    """The model's cards as Cards; one that fails Card's rules is kept aside with the reason."""
+    tags = hashtags(post.text)
+    cards: list[Card] = []
+    invalid: list[InvalidCard] = []
+    for item in response.cards:
+        try:
+            cards.append(
+                Card(
+                    kind=item.kind,
+                    question=item.question,
+                    answer=item.answer,
+                    source_quote=item.source_quote,
+                    post_id=post.id,
+                    topic=response.topic,
+                    tags=tags,
+                )
+            )
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            reason = str(error["msg"]).removeprefix("Value error, ")
+            invalid.append(InvalidCard(post_id=post.id, question=item.question, reason=reason))
+    return cards, invalid
+
+
+def check_reply(reply: ChatReply, max_tokens: int) -> CardsResponse:
+    """The contract object in a reply; a ContractError for a refusal, a cut-off or bad JSON."""
+    if reply.refusal:
+        raise ContractError(f"the model refused: {reply.refusal}")
+    if reply.finish_reason == "content_filter":
+        raise ContractError("the reply was stopped by the content filter")
+    if reply.finish_reason == "length":
+        raise ContractError(
+            f"the reply was cut off at the limit of {max_tokens} tokens; "
+            "write fewer and shorter key facts and cards"
+        )
+    return parse_response(reply.content)

@@ -11,17 +11,14 @@ the rest of the run. Answers that pass the contract are cached as they arrive.
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from flashgen.cache import Cache, CachedResponse, cache_key
 from flashgen.client import ChatReply, ChatRequest, Message, ModelClient, open_client
 from flashgen.errors import (
-    FlashgenError,
     GenerationError,
     LLMError,
     ModeRejected,
@@ -30,12 +27,14 @@ from flashgen.errors import (
 from flashgen.generate.contract import (
     CardsResponse,
     ContractError,
+    InvalidCard,
+    cards_from_response,
+    check_reply,
     parse_response,
-    response_schema,
 )
-from flashgen.generate.offline import hashtags
-from flashgen.generate.prompts import Prompts
-from flashgen.models import Card, Post, ReadOptions
+from flashgen.generate.modes import candidate_modes, mode_setting
+from flashgen.generate.prompts import RequestBuilder
+from flashgen.models import Card, Post
 from flashgen.settings import MODES, ConcreteMode, GeneratorConfig
 
 Progress = Callable[[int, int], None]
@@ -45,16 +44,6 @@ OnCards = Callable[[list[Card]], None]
 def request_key(request: ChatRequest, post: Post) -> str:
     """The cache key: the post, the rendered prompt, the model, the mode, the sampling."""
     return cache_key({"post": post.text, **request.body(), "mode": request.mode})
-
-
-class InvalidCard(BaseModel):
-    """A card the model wrote that is not a well-formed Card, and why."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    post_id: str
-    question: str
-    reason: str
 
 
 class PostFailure(BaseModel):
@@ -84,109 +73,6 @@ class LLMRun(BaseModel):
     notices: list[str] = []
 
 
-def cards_from_response(
-    post: Post, response: CardsResponse
-) -> tuple[list[Card], list[InvalidCard]]:
-    """The model's cards as Cards; one that fails Card's rules is kept aside with the reason."""
-    tags = hashtags(post.text)
-    cards: list[Card] = []
-    invalid: list[InvalidCard] = []
-    for item in response.cards:
-        try:
-            cards.append(
-                Card(
-                    kind=item.kind,
-                    question=item.question,
-                    answer=item.answer,
-                    source_quote=item.source_quote,
-                    post_id=post.id,
-                    topic=response.topic,
-                    tags=tags,
-                )
-            )
-        except ValidationError as exc:
-            error = exc.errors(include_url=False)[0]
-            reason = str(error["msg"]).removeprefix("Value error, ")
-            invalid.append(InvalidCard(post_id=post.id, question=item.question, reason=reason))
-    return cards, invalid
-
-
-class RequestBuilder:
-    """Renders the prompt templates into requests, memoising the per-run system prompts."""
-
-    def __init__(self, config: GeneratorConfig, prompts: Prompts | None = None) -> None:
-        self.config = config
-        self.prompts = prompts or Prompts(config.prompts)
-        self._system: dict[str, str] = {}
-
-    def system(self, mode: ConcreteMode) -> str:
-        if mode not in self._system:
-            schema = None
-            if mode != "json_schema":
-                schema = json.dumps(response_schema(), ensure_ascii=False)
-            self._system[mode] = self.prompts.render(
-                "system.j2",
-                language=self.config.language,
-                schema=schema,
-                mode=mode,
-                topics=list(self.config.topics),
-            )
-        return self._system[mode]
-
-    def request(self, post: Post, mode: ConcreteMode, turns: Sequence[Message] = ()) -> ChatRequest:
-        messages = (
-            {"role": "system", "content": self.system(mode)},
-            {
-                "role": "user",
-                "content": self.prompts.render("post.j2", post=post, language=self.config.language),
-            },
-            *turns,
-        )
-        return ChatRequest(
-            model=self.config.model,
-            messages=messages,
-            mode=mode,
-            temperature=self.config.temperature,
-            max_tokens=self.config.max_tokens,
-            schema=None if mode == "prompt" else response_schema(),
-        )
-
-    def reask(self, error: str, attempt: int, attempts: int) -> str:
-        return self.prompts.render("reask.j2", error=error, attempt=attempt, attempts=attempts)
-
-
-def _mode_setting(config: GeneratorConfig) -> str:
-    return f"mode {config.base_url or 'openai'} {config.model}"
-
-
-def first_mode(config: GeneratorConfig) -> ConcreteMode:
-    """The mode a run starts with: the configured one; for `auto`, the one that worked last
-    time with this server and model (remembered in the cache), else json_schema."""
-    if config.structured_output != "auto":
-        return config.structured_output
-    if config.cache is not None and config.cache.is_file():
-        with Cache(config.cache) as cache:
-            remembered = cache.setting(_mode_setting(config))
-        for mode in MODES:
-            if mode == remembered:
-                return mode
-    return MODES[0]
-
-
-def check_reply(reply: ChatReply, max_tokens: int) -> CardsResponse:
-    """The contract object in a reply; a ContractError for a refusal, a cut-off or bad JSON."""
-    if reply.refusal:
-        raise ContractError(f"the model refused: {reply.refusal}")
-    if reply.finish_reason == "content_filter":
-        raise ContractError("the reply was stopped by the content filter")
-    if reply.finish_reason == "length":
-        raise ContractError(
-            f"the reply was cut off at the limit of {max_tokens} tokens; "
-            "write fewer and shorter key facts and cards"
-        )
-    return parse_response(reply.content)
-
-
 @dataclass
 class _Stats:
     cache_hits: int = 0
@@ -209,15 +95,9 @@ class LLMGenerator:
         self.backend = backend
         self.cache = cache
         self.builder = builder or RequestBuilder(config)
-        self._candidates: list[ConcreteMode] = (
-            list(MODES) if config.structured_output == "auto" else [first_mode(config)]
-        )
-        # `auto` starts where it settled last time with this server and model, so a server
-        # that rejects json_schema is not asked (and retried) again on every build.
-        self._mode_setting = _mode_setting(config)
+        self._mode_setting = mode_setting(config)
         remembered = cache.setting(self._mode_setting) if cache is not None else None
-        if config.structured_output == "auto" and remembered in MODES:
-            self._candidates = list(MODES[MODES.index(remembered) :])
+        self._candidates = candidate_modes(config, remembered)
         self._mode: ConcreteMode | None = None  # settled by the first accepted request
         self._stats = _Stats()
         self._fatal: LLMError | None = None
@@ -438,28 +318,3 @@ def generate_llm(
     # What the server saw: the client's own retries of 429, 5xx and timeouts included.
     run.requests = chat.chat_requests - sent
     return run
-
-
-def find_post(posts: Iterable[Post], post_id: str) -> Post:
-    """The post with this id, or the only one whose id starts with it."""
-    found = list(posts)
-    exact = [post for post in found if post.id == post_id]
-    matches = exact or [post for post in found if post.id.startswith(post_id)]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise FlashgenError(f"no post with id {post_id!r} (`flashgen posts` lists the ids)")
-    raise FlashgenError(f"{len(matches)} posts have ids starting with {post_id!r}; give more")
-
-
-def preview_request(
-    inputs: Iterable[str | Path],
-    post_id: str,
-    config: GeneratorConfig,
-    read: ReadOptions | None = None,
-) -> ChatRequest:
-    """The first request that `build` would send for one post, for review."""
-    from flashgen.sources import read_posts
-
-    post = find_post(read_posts(inputs, read), post_id)
-    return RequestBuilder(config).request(post, first_mode(config))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from flashgen.check.rules import PostView
 from flashgen.clean import URL_RE
 from flashgen.models import CLOZE_RE, Card, Post, cloze_deletions
-from flashgen.text import normalize
+from flashgen.text import hashtags, normalize
 
 MAX_DELETIONS = 5
 MIN_WORDS, MAX_WORDS = 4, 35
@@ -67,7 +67,6 @@ NOISE_SENTENCE_RE = re.compile(
     r"subscriber|subscribe|our channel|sponsored",
     re.IGNORECASE,
 )
-HASHTAG_RE = re.compile(r"(?<![\w#])#([\w]+)")
 # Code: brackets and assignments, keywords, or a line that is one string literal.
 _CODE_LINE_RE = re.compile(
     r"[=(){}\[\];]|^\s*(?:def|class|return|import|from)\b|^\s*[\"'].*[\"'],?\s*$"
@@ -81,11 +80,6 @@ _STOP_LATIN = frozenset(
 class _Span:
     start: int
     end: int
-
-
-def hashtags(text: str) -> tuple[str, ...]:
-    """The post's hashtags, without '#', once each, in order."""
-    return tuple(dict.fromkeys(HASHTAG_RE.findall(text)))
 
 
 def split_sentences(line: str) -> list[str]:

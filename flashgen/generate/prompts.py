@@ -6,12 +6,18 @@ not pass fails loudly instead of sending a prompt with a hole in it.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from flashgen.client import ChatRequest, Message
 from flashgen.errors import PromptError
+from flashgen.generate.contract import response_schema
+from flashgen.models import Post
+from flashgen.settings import ConcreteMode, GeneratorConfig
 
 
 def _default_prompts() -> Path:
@@ -60,3 +66,47 @@ class Prompts:
             raise PromptError(f"{self.folder / name}: {exc.message}") from exc
         except jinja2.TemplateNotFound as exc:
             raise PromptError(f"{self.folder}: missing prompt template {exc.name}") from exc
+
+
+class RequestBuilder:
+    """Renders the prompt templates into requests, memoising the per-run system prompts."""
+
+    def __init__(self, config: GeneratorConfig, prompts: Prompts | None = None) -> None:
+        self.config = config
+        self.prompts = prompts or Prompts(config.prompts)
+        self._system: dict[str, str] = {}
+
+    def system(self, mode: ConcreteMode) -> str:
+        if mode not in self._system:
+            schema = None
+            if mode != "json_schema":
+                schema = json.dumps(response_schema(), ensure_ascii=False)
+            self._system[mode] = self.prompts.render(
+                "system.j2",
+                language=self.config.language,
+                schema=schema,
+                mode=mode,
+                topics=list(self.config.topics),
+            )
+        return self._system[mode]
+
+    def request(self, post: Post, mode: ConcreteMode, turns: Sequence[Message] = ()) -> ChatRequest:
+        messages = (
+            {"role": "system", "content": self.system(mode)},
+            {
+                "role": "user",
+                "content": self.prompts.render("post.j2", post=post, language=self.config.language),
+            },
+            *turns,
+        )
+        return ChatRequest(
+            model=self.config.model,
+            messages=messages,
+            mode=mode,
+            temperature=self.config.temperature,
+            max_tokens=self.config.max_tokens,
+            schema=None if mode == "prompt" else response_schema(),
+        )
+
+    def reask(self, error: str, attempt: int, attempts: int) -> str:
+        return self.prompts.render("reask.j2", error=error, attempt=attempt, attempts=attempts)
