@@ -13,16 +13,26 @@ from typing import Any, TypeVar, get_args
 
 import click
 
-from flashgen import __version__
-from flashgen.config import load_settings
-from flashgen.errors import FlashgenError
-from flashgen.evaluate import format_report
-from flashgen.group import DEFAULT_MAX_TOPICS, ROOT_DECK
-from flashgen.models import BuildResult, InputFormat, Post, ReadOptions
-from flashgen.pipeline import build as run_build
-from flashgen.pipeline import check_file, evaluate_inputs, preview_request
-from flashgen.settings import GeneratorConfig, Settings
-from flashgen.sources import read_posts
+from flashgen import (
+    DEFAULT_MAX_TOPICS,
+    ROOT_DECK,
+    BuildResult,
+    FlashgenError,
+    GeneratorConfig,
+    InputFormat,
+    Post,
+    ReadOptions,
+    Settings,
+    __version__,
+    check_file,
+    evaluate_inputs,
+    format_report,
+    load_settings,
+    preload,
+    preview_request,
+    read_posts,
+)
+from flashgen import build as run_build
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,7 +63,7 @@ def _freeze_heap(generator: GeneratorConfig) -> None:
     imported first when a model will be asked.
     """
     if generator.uses_llm():
-        import openai  # noqa: F401
+        preload()
 
     gc.freeze()
 

@@ -278,6 +278,12 @@ def error_text(exc: Any) -> str:
     return " ".join(text.split())[:300]
 
 
+def preload() -> None:
+    """Import the SDK now: a command that will ask a model loads it first, before the heap
+    is frozen (see the CLI), so its many objects are never walked by the collector."""
+    import openai  # noqa: F401
+
+
 def open_client(config: GeneratorConfig | None) -> OpenAIClient | None:
     """The client for a configuration that asks a model, else None (the offline path)."""
     if config is None or not config.uses_llm():

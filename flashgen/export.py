@@ -27,10 +27,10 @@ from typing import Any
 
 import genanki
 
-from flashgen.check import card_identity, normalize
 from flashgen.errors import ExportError
 from flashgen.ledger import Entry, Issue
-from flashgen.models import CLOZE_RE, Card, Post, cloze_deletions
+from flashgen.models import CLOZE_RE, Card, Post, card_identity, cloze_deletions
+from flashgen.text import normalize
 
 # Fixed for good: Anki matches note types by id, and changing fields under one id makes
 # every earlier import conflict.

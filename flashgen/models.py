@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from flashgen.text import join_answers, normalize
+
 # {{c1::answer}} or {{c1::answer::hint}}; the answer may not be empty or hold braces.
 CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)(?:::([^{}]*?))?\}\}", re.DOTALL)
 
@@ -99,6 +101,17 @@ class Card(BaseModel):
         if self.kind == "cloze":
             return [answer for _, answer in cloze_deletions(self.question)]
         return [self.answer]
+
+
+def card_identity(card: Card) -> str:
+    """What makes a card the card it is, across rewordings of its question.
+
+    The evidence sentence and what the learner must recall; not the wording of the
+    question or extras, so a polished card keeps its identity. Two facts of one sentence
+    with one answer share it; flashgen.ledger tells their notes apart.
+    """
+    recall = join_answers(normalize(answer) for answer in card.answers)
+    return f"{card.kind}\n{normalize(card.source_quote)}\n{recall}"
 
 
 def anki_cards(card: Card) -> int:

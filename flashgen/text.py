@@ -37,6 +37,14 @@ def hashtags(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_HASHTAG_RE.findall(text)))
 
 
+def channel_name(channel: str) -> str | None:
+    """A channel's name in normal form, to find it in a text; None for a file name standing
+    in for a channel ("notes"), too common a word to match on."""
+    name = channel.strip()
+    named = len(name) >= 4 and (not name.isascii() or not name.islower() or " " in name)
+    return normalize(name) if named else None
+
+
 def join_answers(answers: Iterable[str]) -> str:
     """A card's answers as one text: the deletions of a cloze, in order."""
     return " | ".join(answers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -46,8 +47,12 @@ def test_quickstart_has_exactly_two_command_lines() -> None:
 
 
 def test_ci_runs_the_readme_test_line() -> None:
+    # The line .ci/run picks out of the README, by its own command, is the quickstart's.
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    assert "README.md" in ci and "pytest" in _quickstart()[1]
+    [pick] = re.findall(r"^test_line=\$\((.*)\)$", ci, flags=re.MULTILINE)
+    picked = subprocess.run(["bash", "-c", pick], cwd=REPO, capture_output=True, text=True)
+    assert picked.stdout.strip() == _quickstart()[1]
+    assert 'bash -c "$test_line"' in ci
 
 
 def test_readme_documents_every_command_and_option() -> None:
@@ -108,3 +113,59 @@ def test_an_installed_flashgen_carries_its_prompts(tmp_path: Path) -> None:
         text=True,
     )
     assert Path(where.stdout.strip()) == lib / "flashgen" / "prompts"
+
+
+def _imports(path: Path) -> set[str]:
+    """The flashgen modules (and openai) a source file imports, at any depth."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.split(".")[0] in ("flashgen", "openai")}
+
+
+MODULES = {
+    path.relative_to(REPO).with_suffix("").as_posix().replace("/", "."): path
+    for path in (REPO / "flashgen").rglob("*.py")
+}
+
+
+def _module(name: str) -> str:
+    return name.removesuffix(".__init__")
+
+
+def test_dependencies_point_down() -> None:
+    imports = {_module(name): _imports(path) for name, path in MODULES.items()}
+    # The bottom: the text toolkit, errors and settings import nothing of flashgen's, and
+    # the models only the text toolkit.
+    for bottom in ("flashgen.text", "flashgen.errors", "flashgen.settings"):
+        assert not imports[bottom], (bottom, imports[bottom])
+    assert imports["flashgen.models"] <= {"flashgen.text"}
+    # Settings are read at the edge: only the CLI's public API imports the reader.
+    readers = {name for name, found in imports.items() if "flashgen.config" in found}
+    assert readers == {"flashgen"}
+    assert not any(name.startswith("flashgen.check") for name in imports["flashgen.export"])
+    # The CLI uses the public API only; only the model client talks to the SDK.
+    assert {n for n in imports["flashgen.cli"] if n.startswith("flashgen")} == {"flashgen"}
+    assert {name for name, found in imports.items() if "openai" in found} == {"flashgen.client"}
+
+
+def _documented_options() -> set[str]:
+    docs = [README, *(p.read_text(encoding="utf-8") for p in (REPO / "docs").glob("*.md"))]
+    return {opt for text in docs for opt in re.findall(r"(?<![\w-])--[a-z][a-z-]+", text)}
+
+
+def test_every_option_the_docs_name_exists() -> None:
+    known = {
+        opt
+        for command in main.commands.values()
+        for param in command.params
+        for opt in getattr(param, "opts", [])
+    } | {"--help", "--version"}
+    # Options of other programs the docs show: pip, llama-server, vLLM, ruff, bench scripts.
+    others = {"--no-deps", "--parallel", "--model", "--port", "--host", "--ctx-size"}
+    others |= {"--n-gpu-layers", "--check", "--latency"}
+    assert _documented_options() - known - others == set()

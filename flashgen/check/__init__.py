@@ -14,10 +14,10 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from flashgen.check.dedup import Embedder, Prepared, card_identity, find_duplicates, prepare
+from flashgen.check.dedup import Embedder, Prepared, find_duplicates, prepare
 from flashgen.check.rules import RULES, CheckConfig, PostView, card_reasons, card_text
 from flashgen.errors import ExportError, InputError
-from flashgen.models import Card, Post, cloze_problem
+from flashgen.models import Card, Post, card_identity, cloze_problem
 from flashgen.text import normalize
 
 __all__ = [

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from flashgen.check.rules import CardText, CheckConfig, card_text
-from flashgen.models import Card
+from flashgen.models import Card, card_identity
 from flashgen.text import (
     anchor_weights,
     join_answers,
@@ -41,17 +41,6 @@ Embedder = Callable[[list[str]], list[list[float]]]
 WEAKER_SUPPORT = 0.7
 # Support scores closer than this are a tie, settled by the effort of recall.
 SUPPORT_TIE = 0.05
-
-
-def card_identity(card: Card) -> str:
-    """What makes a card the card it is, across rewordings of its question.
-
-    The evidence sentence and what the learner must recall; not the wording of the
-    question or extras, so a polished card keeps its identity. Two facts of one sentence
-    with one answer share it; flashgen.ledger tells their notes apart.
-    """
-    recall = join_answers(normalize(answer) for answer in card.answers)
-    return f"{card.kind}\n{normalize(card.source_quote)}\n{recall}"
 
 
 def _unit(vector: Sequence[float]) -> list[float]:

@@ -13,7 +13,14 @@ from pydantic import BaseModel, ConfigDict
 
 from flashgen.models import CLOZE_RE, Card, Post
 from flashgen.settings import CheckConfig
-from flashgen.text import FUNCTION_WORDS, latin_terms, normalize, number_values, words
+from flashgen.text import (
+    FUNCTION_WORDS,
+    channel_name,
+    latin_terms,
+    normalize,
+    number_values,
+    words,
+)
 
 
 class CardText(BaseModel):
@@ -281,10 +288,7 @@ class PostView(BaseModel):
 
     @classmethod
     def of(cls, post: Post) -> PostView:
-        # A file name standing in for a channel ("notes") is too common a word to match on.
-        name = post.channel.strip()
-        named = len(name) >= 4 and (not name.isascii() or not name.islower() or " " in name)
-        return cls(text=normalize(post.text), channel=normalize(name) if named else None)
+        return cls(text=normalize(post.text), channel=channel_name(post.channel))
 
 
 def card_reasons(

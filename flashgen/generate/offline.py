@@ -11,10 +11,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from flashgen.check.rules import PostView
 from flashgen.clean import URL_RE
 from flashgen.models import CLOZE_RE, Card, Post, cloze_deletions
-from flashgen.text import hashtags, normalize
+from flashgen.text import channel_name, hashtags, normalize
 
 MAX_DELETIONS = 5
 MIN_WORDS, MAX_WORDS = 4, 35
@@ -392,7 +391,7 @@ def generate_offline(post: Post) -> list[Card]:
     cards: list[Card] = []
     seen: set[str] = set()
 
-    channel = PostView.of(post).channel
+    channel = channel_name(post.channel)
 
     def add(question: str, quote: str) -> None:
         # A sentence naming the channel is about the channel (C9), not worth a card.
