@@ -16,6 +16,28 @@ SEED = SHARED / "seeds" / "telegram-posts.txt"
 EXAMPLES = REPO / "examples"
 
 
+# Tiers: `pytest -m unit` runs in seconds; http tests talk to a real local server, anki
+# tests import into a real Anki collection, llama tests build against llama.cpp.
+TIERS = ("unit", "http", "anki", "llama")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, from what it uses: a test that builds against the
+    fake server or imports into Anki says so by its fixtures or by the names it calls."""
+    for item in items:
+        if item.get_closest_marker("llama"):
+            continue
+        function = getattr(item, "function", None)
+        names = set(getattr(getattr(function, "__code__", None), "co_names", ()))
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "col" in fixtures or "Collection" in names:
+            item.add_marker(pytest.mark.anki)
+        elif "fake" in fixtures or "FakeOpenAI" in names or "subprocess" in names:
+            item.add_marker(pytest.mark.http)
+        else:
+            item.add_marker(pytest.mark.unit)
+
+
 @pytest.fixture(scope="session")
 def seed_path() -> Path:
     # CI clones the repo with shared/ beside it; a missing seed is a broken setup, not a skip.

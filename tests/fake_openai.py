@@ -123,6 +123,11 @@ class FakeOpenAI:
         self._queue: deque[Reply] = deque()
         self._by_post: list[tuple[str, deque[Reply], bool]] = []
         self._lock = threading.Lock()
+        # Requests past the first `hold_after` wait until `release` is set: a test can
+        # know that requests are in flight, whatever the machine's speed.
+        self.hold_after: int | None = None
+        self.held = 0
+        self.release = threading.Event()
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread: threading.Thread | None = None
 
@@ -174,6 +179,11 @@ class FakeOpenAI:
     def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
         """Status, headers and JSON body for one request."""
         reply = self._next_reply(body)
+        with self._lock:
+            hold = self.hold_after is not None and len(self.requests) > self.hold_after
+            self.held += hold
+        if hold:
+            self.release.wait(timeout=60)
         if self.latency:
             time.sleep(self.latency)
         response_format = body.get("response_format") or {}
@@ -276,11 +286,15 @@ class FakeOpenAI:
         return Handler
 
     def start(self) -> FakeOpenAI:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll, so stopping the server does not wait half a second per test.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        self.release.set()
         self._server.shutdown()
         self._server.server_close()
 

@@ -406,6 +406,15 @@ def test_build_counts_invalid_cards_as_rejected_with_reasons(
     assert (tmp_path / "out" / "flashgen.apkg").is_file()
 
 
-def test_the_event_loop_is_left_clean() -> None:
-    # generate_llm runs its own loop; a caller's later asyncio.run must still work.
+def test_the_event_loop_is_left_clean(tmp_path: Path) -> None:
+    # generate_llm runs its own loop; a caller's own loop, and a later asyncio.run, still work.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        run, backend = _run(POSTS, _config(tmp_path))
+        assert len(run.cards) == 2 and backend.closed
+        assert asyncio.get_event_loop() is loop and not loop.is_closed()
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
     assert asyncio.run(asyncio.sleep(0, result=1)) == 1

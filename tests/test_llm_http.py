@@ -213,17 +213,19 @@ def test_an_interrupted_build_loses_only_requests_in_flight(
 ) -> None:
     posts = _posts(tmp_path, 10)
     cache = tmp_path / "cache.sqlite"
-    with FakeOpenAI(latency=0.4) as fake:
+    with FakeOpenAI() as fake:
+        fake.hold_after = 5  # the sixth request on waits until the build is stopped
         argv = ["build", str(posts), "--base-url", fake.url, "--concurrency", "2"]
         argv += ["--cache", str(cache)]
         code = "from flashgen.cli import main; main()"
         proc = subprocess.Popen(
             [sys.executable, "-c", code, *argv], cwd=tmp_path, stderr=subprocess.PIPE, text=True
         )
-        deadline = time.monotonic() + 30
-        while fake.count < 5 and time.monotonic() < deadline:
+        # Two requests held means both slots are taken: the first five answers are in.
+        deadline = time.monotonic() + 60
+        while fake.held < 2 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.02)
-        time.sleep(0.1)
+        assert fake.held == 2, "the build never had two requests in flight"
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=30)
         if sig == signal.SIGINT:
@@ -232,7 +234,9 @@ def test_an_interrupted_build_loses_only_requests_in_flight(
             assert proc.returncode == -signal.SIGKILL
         with Cache(cache) as stored:
             kept = len(stored)
-        assert 1 <= kept < 10
+        assert kept == 5  # what was answered is kept; what was in flight is not
+        fake.hold_after = None
+        fake.release.set()
         fake.reset()
         result = CliRunner().invoke(main, [*argv, "--out", str(tmp_path / "out")])
         assert result.exit_code == 0, result.output

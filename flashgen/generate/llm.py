@@ -309,7 +309,10 @@ def generate_llm(
             await chat.aclose()
 
     try:
-        run = asyncio.run(main())
+        # A loop of its own, never made the thread's current one: asyncio.run would reset
+        # a loop the caller had set.
+        with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
+            run = runner.run(main())
     finally:
         if cache is not None:
             cache.close()
