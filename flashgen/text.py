@@ -93,14 +93,47 @@ _NUMBER_WORDS: dict[float, tuple[str, ...]] = {
     1e9: ("миллиард", "миллиарда", "миллиардов", "billion"),
 }
 _WORD_VALUE = {form: value for value, forms in _NUMBER_WORDS.items() for form in forms}
+# The number words a cloze may delete: two to twelve and the round multiples. Not «один» or
+# "one" (as often an article or a pronoun), «оба», "twice" (no number to recall), «сто»,
+# «ста» (a preposition's look-alike); written with ё or е alike.
+_DELETABLE_WORDS = sorted(
+    {f for v, forms in _NUMBER_WORDS.items() if 2 <= v <= 12 for f in forms}
+    - {"оба", "обе", "twice", "thrice"}
+    | {"сотни", "тысячи", "hundred", "thousand"},
+    key=lambda f: (-len(f), f),
+)
+NUMBER_WORD_RE = re.compile(
+    rf"(?<![\w-])(?:{'|'.join(f.replace('е', '[её]') for f in _DELETABLE_WORDS)})(?![\w-])",
+    re.IGNORECASE,
+)
 _MULTIPLIERS = {
     "k": 1e3, "к": 1e3, "тыс": 1e3, "тысяч": 1e3, "тысячи": 1e3, "thousand": 1e3,
     "m": 1e6, "м": 1e6, "млн": 1e6, "million": 1e6, "миллионов": 1e6, "миллиона": 1e6,
     "b": 1e9, "млрд": 1e9, "billion": 1e9, "миллиардов": 1e9, "миллиарда": 1e9,
 }  # fmt: skip
+# A number in digits: 576, 0,2, 1.5e-3. Values and spans below share it.
+NUM = r"\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?"
+# By value, a number's unit counts when it scales it (576 тысяч = 576000); by span (a cloze
+# deletion, NUMBER_SPAN_RE), every unit that belongs to it counts, so none is left as a hint.
 _DIGITS_RE = re.compile(
-    r"(?<![\w.,])(\d+(?:[.,]\d+)?(?:e[-+]?\d+)?)(?:\s?(%|k|к|m|м|b|тыс|тысяч[иа]?|млн|млрд|"
+    rf"(?<![\w.,])({NUM})(?:\s?(%|k|к|m|м|b|тыс|тысяч[иа]?|млн|млрд|"
     r"thousand|million|billion|миллион(?:ов|а)?|миллиард(?:ов|а)?)(?![\w]))?"
+)
+_MONTHS = (
+    "января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря|"
+    "January|February|March|April|May|June|July|August|September|October|November|December"
+)
+_UNIT = (
+    r"(?:\s?%|[kKкКmMмМbBтТ](?![\w])|\s?(?:тыс\.|тысяч[а-я]*|млн|млрд|миллион[а-я]*|"
+    r"миллиард[а-я]*|thousand|million|billion|GB|ГБ|MB|МБ|TB|ТБ|ms|мс|px|x|×)(?![\w]))"
+)
+# Where a number stands, as a cloze deletes it: a date, a range, or digits with their unit.
+NUMBER_SPAN_RE = re.compile(
+    rf"(?<![\w.,\-/#@])(?:"
+    rf"\d{{1,2}}\s(?:{_MONTHS})(?:\s\d{{4}}(?:\s(?:года|г\.))?)?"  # 30 октября 2024 года
+    rf"|{NUM}\s?[-–—]\s?{NUM}{_UNIT}?"  # 10-30, 5–7%
+    rf"|{NUM}{_UNIT}?"
+    rf")(?![\w)])"
 )
 
 
@@ -142,8 +175,15 @@ _COMMON_EN = frozenset(
     also just very first second third last new old same other such via using used use uses
     instead rather only its their them our your his her""".split()
 )
-_LATIN_RE = re.compile(r"(?<![\w])[A-Za-z][A-Za-z0-9_]*(?:[-+.'][A-Za-z0-9_]+)*")
-_CYRILLIC_RE = re.compile(r"[А-Яа-яЁё]")
+LATIN_TOKEN = r"[A-Za-z][A-Za-z0-9_]*(?:[-+.'][A-Za-z0-9_]+)*"
+_LATIN_RE = re.compile(rf"(?<![\w]){LATIN_TOKEN}")
+# A name of up to four Latin words, as a cloze deletes it; a version number belongs to the
+# name before it (LLaMA 3.1), so it is never split off.
+LATIN_TERM_RE = re.compile(
+    rf"(?<![\w@#/.:-]){LATIN_TOKEN}(?:\s{LATIN_TOKEN}){{0,3}}"
+    rf"(?:\s\d+(?:\.\d+)*(?!\w|[.,]\d))?(?![\w-])"
+)
+CYRILLIC_RE = re.compile(r"[А-Яа-яЁё]")
 
 
 def latin_terms(text: str) -> list[str]:
@@ -152,7 +192,7 @@ def latin_terms(text: str) -> list[str]:
     In a Cyrillic text every Latin token is a term. In an English text a term has a
     capital letter past its first, a digit, or an initial capital on an uncommon word.
     """
-    cyrillic = bool(_CYRILLIC_RE.search(text))
+    cyrillic = bool(CYRILLIC_RE.search(text))
     terms = []
     for match in _LATIN_RE.finditer(text):
         token = match.group(0).strip(".'")

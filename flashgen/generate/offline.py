@@ -13,43 +13,22 @@ from dataclasses import dataclass
 
 from flashgen.clean import URL_RE
 from flashgen.models import CLOZE_RE, Card, Post, cloze_deletions
-from flashgen.text import channel_name, hashtags, normalize
+from flashgen.text import (
+    CYRILLIC_RE,
+    LATIN_TERM_RE,
+    LATIN_TOKEN,
+    NUMBER_SPAN_RE,
+    NUMBER_WORD_RE,
+    channel_name,
+    hashtags,
+    normalize,
+)
 
 MAX_DELETIONS = 5
 MIN_WORDS, MAX_WORDS = 4, 35
 MAX_LIST_ITEM_WORDS = 10
 MAX_HEAD_WORDS = 5
 
-_MONTHS = (
-    "января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря|"
-    "January|February|March|April|May|June|July|August|September|October|November|December"
-)
-_NUM = r"\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?"
-# Units that belong to the number: deleting "25" from "25%" would leave the unit as a hint.
-_UNIT = (
-    r"(?:\s?%|[kKкКmMмМbBтТ](?![\w])|\s?(?:тыс\.|тысяч[а-я]*|млн|млрд|миллион[а-я]*|"
-    r"миллиард[а-я]*|thousand|million|billion|GB|ГБ|MB|МБ|TB|ТБ|ms|мс|px|x|×)(?![\w]))"
-)
-NUMBER_RE = re.compile(
-    rf"(?<![\w.,\-/#@])(?:"
-    rf"\d{{1,2}}\s(?:{_MONTHS})(?:\s\d{{4}}(?:\s(?:года|г\.))?)?"  # 30 октября 2024 года
-    rf"|{_NUM}\s?[-–—]\s?{_NUM}{_UNIT}?"  # 10-30, 5–7%
-    rf"|{_NUM}{_UNIT}?"
-    rf")(?![\w)])"
-)
-_NUMBER_WORDS = (
-    "два|две|двух|двум|двумя|три|трёх|трех|трём|трем|тремя|четыре|четырёх|четырех|четырём|"
-    "четырем|четырьмя|пять|пяти|пятью|шесть|шести|шестью|семь|семи|семью|восемь|восьми|"
-    "девять|девяти|десять|десяти|двенадцать|сотни|тысячи|"
-    "two|three|four|five|six|seven|eight|nine|ten|twelve|hundred|thousand"
-)
-NUMBER_WORD_RE = re.compile(rf"(?<![\w-])(?:{_NUMBER_WORDS})(?![\w-])", re.IGNORECASE)
-_LATIN_TOKEN = r"[A-Za-z][A-Za-z0-9_]*(?:[-+.'][A-Za-z0-9_]+)*"
-# A version number belongs to the name before it (LLaMA 3.1), so it is never split off.
-LATIN_TERM_RE = re.compile(
-    rf"(?<![\w@#/.:-]){_LATIN_TOKEN}(?:\s{_LATIN_TOKEN}){{0,3}}(?:\s\d+(?:\.\d+)*(?!\w|[.,]\d))?(?![\w-])"
-)
-CYRILLIC_RE = re.compile(r"[А-Яа-яЁё]")
 DEFINITION_RU_RE = re.compile(r"^(?P<x>.{2,80}?)\s+[—–-]\s+это\s+(?P<y>.+?)[.!]?$")
 DEFINITION_EN_RE = re.compile(
     r"^(?P<x>[A-Z][^,;]{1,60}?)\s+(?:is|are)\s+(?P<y>(?:a|an|the)\s.+?)[.!]?$"
@@ -113,11 +92,11 @@ def _masked(sentence: str) -> str:
 def _number_spans(sentence: str) -> list[_Span]:
     masked = _masked(sentence)
     spans = []
-    for match in NUMBER_RE.finditer(masked):
+    for match in NUMBER_SPAN_RE.finditer(masked):
         before = masked[: match.start()].rstrip()
         # A bare number after a capitalised Latin name is its version (LLaMA 2, ArchDays 2024).
         bare = re.fullmatch(r"\d+(?:[.,]\d+)*", match.group(0))
-        name = re.search(rf"{_LATIN_TOKEN}$", before)
+        name = re.search(rf"{LATIN_TOKEN}$", before)
         if bare and name and not name.group(0).islower() and masked[match.start() - 1] == " ":
             continue
         spans.append(_Span(match.start(), match.end()))
