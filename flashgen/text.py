@@ -4,7 +4,6 @@ shingles, and where a question's words stand in its evidence."""
 from __future__ import annotations
 
 import math
-import os
 import re
 import unicodedata
 from collections import Counter
@@ -271,8 +270,8 @@ def same_stem(a: str, b: str) -> bool:
     shorter = min(len(a), len(b))
     if shorter < 4:
         return False
-    # Letters, not path components, are what is compared here.
-    return len(os.path.commonprefix((a, b))) >= max(4, shorter - 3)  # noqa: RUF071
+    keep = max(4, shorter - 3)
+    return a[:keep] == b[:keep]
 
 
 def _tokens(text: str) -> tuple[list[str], list[int]]:
@@ -293,7 +292,6 @@ def _answer_spans(tokens: list[str], answers: tuple[str, ...] | list[str]) -> li
     """Where the answers stand among the evidence's words: each whole occurrence, else each
     word of theirs found alone."""
     spans: list[range] = []
-    loose: list[range] = []
     for answer in answers:
         wanted = words(normalize(answer))
         if not wanted:
@@ -304,10 +302,12 @@ def _answer_spans(tokens: list[str], answers: tuple[str, ...] | list[str]) -> li
                 same_stem(t, w) for t, w in zip(tokens[start : start + size], wanted, strict=True)
             ):
                 spans.append(range(start, start + size))
-        loose += [
-            range(i, i + 1) for i, t in enumerate(tokens) if any(same_stem(t, w) for w in wanted)
-        ]
-    return spans or loose
+    if spans:
+        return spans
+    wanted_all = [w for answer in answers for w in words(normalize(answer))]
+    return [
+        range(i, i + 1) for i, t in enumerate(tokens) if any(same_stem(t, w) for w in wanted_all)
+    ]
 
 
 def anchor_weights(

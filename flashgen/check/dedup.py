@@ -11,6 +11,7 @@ recall.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections import Counter, defaultdict
@@ -73,8 +74,20 @@ class _Features:
     numbers: set[float]
     effort: int  # words to recall; fewer is better (C4)
     identity: str
-    anchors: dict[str, float]  # the evidence's words the question names (text.anchor_weights)
-    support: float  # how well the evidence backs question and answer together (text.support)
+    prompt: str
+    quote: str
+    answers: tuple[str, ...]
+
+    # Only cards that meet a twin need these: weighed then, not for every card.
+    @functools.cached_property
+    def anchors(self) -> dict[str, float]:
+        """The evidence's words the question names (text.anchor_weights)."""
+        return anchor_weights(self.prompt, self.quote, self.answers)
+
+    @functools.cached_property
+    def support(self) -> float:
+        """How well the evidence backs question and answer together (text.support)."""
+        return sum(self.anchors.values())
 
     @classmethod
     def of(cls, card: Card, text: CardText) -> _Features:
@@ -89,8 +102,9 @@ class _Features:
             numbers=number_values(answer),
             effort=sum(len(words(x)) for x in text.answers),
             identity=card_identity(card),
-            anchors=(weights := anchor_weights(text.prompt, card.source_quote, text.answers)),
-            support=sum(weights.values()),
+            prompt=text.prompt,
+            quote=card.source_quote,
+            answers=text.answers,
         )
 
 
