@@ -9,6 +9,7 @@ interrupted or killed loses only the requests in flight. No credential is ever s
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -35,6 +36,14 @@ class CachedResponse(BaseModel):
     model: str = ""
     mode: str = ""
     post_id: str = ""
+
+
+def is_damaged(exc: BaseException) -> bool:
+    """Whether SQLite said the file is not a database or is malformed (not: locked)."""
+    cause = exc.__cause__
+    return isinstance(cause, sqlite3.DatabaseError) and not isinstance(
+        cause, sqlite3.OperationalError
+    )
 
 
 def cache_key(parts: dict[str, Any]) -> str:
@@ -87,7 +96,12 @@ class SQLiteFile:
 
 
 class Cache(SQLiteFile):
-    """Responses by key in an SQLite file; open it with `with Cache(path) as cache:`."""
+    """Responses by key in an SQLite file; open it with `with Cache(path) as cache:`.
+
+    The cache is disposable: a file SQLite cannot read is set aside as
+    `<name>.corrupt-<time>` and a new one begun, with `notice` saying so; a page that
+    turns out damaged later reads as a miss. (The ledger is never treated so.)
+    """
 
     error = CacheError
     what = "cache"
@@ -101,6 +115,34 @@ class Cache(SQLiteFile):
         " post_id TEXT NOT NULL DEFAULT '', created REAL NOT NULL)",
         "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     )
+
+    def __init__(self, path: str | Path) -> None:
+        self.notice: str | None = None
+        try:
+            super().__init__(path)
+            self._read("PRAGMA quick_check")
+        except CacheError as exc:
+            if not is_damaged(exc):
+                raise
+            self.close_quietly()
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+            try:
+                self.path.replace(aside)
+                for suffix in ("-wal", "-shm"):
+                    self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+            except OSError as err:
+                raise CacheError(
+                    f"{self.path}: cannot set the damaged cache aside ({err})"
+                ) from err
+            super().__init__(path)
+            self.notice = (
+                f"the cache {self.path} could not be read ({exc.__cause__}); set it aside as "
+                f"{aside.name} and started a new one, so earlier answers are asked for again"
+            )
+
+    def close_quietly(self) -> None:
+        with contextlib.suppress(AttributeError, sqlite3.Error):
+            self._db.close()
 
     def setting(self, name: str) -> str | None:
         """A remembered fact about a server, such as the structured-output mode it accepts."""
@@ -117,11 +159,16 @@ class Cache(SQLiteFile):
 
     def get(self, key: str) -> CachedResponse | None:
         """The stored response for `key`, or None."""
-        rows = self._read(
-            "SELECT content, tokens_in, tokens_out, model, mode, post_id FROM responses"
-            " WHERE key = ?",
-            (key,),
-        )
+        try:
+            rows = self._read(
+                "SELECT content, tokens_in, tokens_out, model, mode, post_id FROM responses"
+                " WHERE key = ?",
+                (key,),
+            )
+        except CacheError as exc:
+            if not is_damaged(exc):
+                raise
+            return None  # a damaged page: ask the server again
         if not rows:
             return None
         content, tokens_in, tokens_out, model, mode, post_id = rows[0]

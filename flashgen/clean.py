@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from difflib import SequenceMatcher
 
 from flashgen.models import Post, RawPost
-from flashgen.text import line_key
+from flashgen.text import line_key, readable, safe_link
 
 # Telegram's web-preview chrome; never part of what the author wrote.
 NOISE_LINES = frozenset({"please open telegram to view this post", "view in telegram"})
@@ -254,17 +254,20 @@ def post_id(channel: str, text: str) -> str:
 def clean(raw: RawPost, source: str | None = None) -> Post | None:
     """A raw post as a Post, or None when nothing but noise is left; `source` names its
     file, kept when the post's id comes from its content."""
-    lines = merge_copies(raw.lines) if raw.merge_copies else _tidy(raw.lines)
+    # The one place every post passes: control characters go here, whatever the reader.
+    readable_lines = [part for line in raw.lines for part in readable(line).split("\n")]
+    lines = merge_copies(readable_lines) if raw.merge_copies else _tidy(readable_lines)
     text = "\n".join(lines).strip()
     if not text:
         return None
-    links = list(raw.links)
+    channel = " ".join(readable(raw.channel).split()) or raw.channel
+    links = [link for link in map(safe_link, raw.links) if link]
     links.extend(url for url in find_links(text) if url not in links)
     return Post(
-        id=raw.native_id or post_id(raw.channel, text),
-        channel=raw.channel,
+        id=raw.native_id or post_id(channel, text),
+        channel=channel,
         date=raw.date,
-        url=raw.url,
+        url=safe_link(raw.url),
         text=text,
         links=tuple(links),
         source=None if raw.native_id else source,

@@ -36,6 +36,10 @@ from flashgen import build as run_build
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Exit statuses: 0 done; 1 an error (one line, nothing written); 2 a usage error; 3 the
+# package is written but some posts failed (a rerun retries them); 130 interrupted.
+EXIT_POSTS_FAILED = 3
+
 
 def _errors_as_one_line(func: F) -> F:
     """Library errors, which are the user's to fix, become one `Error: …` line and exit 1."""
@@ -326,6 +330,9 @@ def build(
         f"{len(result.decks)} decks → {result.path}"
     )
     _print_report(result)
+    if result.generation.failures:
+        # What was made is written; the exit status says it is not all there.
+        sys.exit(EXIT_POSTS_FAILED)
 
 
 @main.command()
@@ -489,8 +496,20 @@ def _print_report(result: BuildResult) -> None:
             f"until you delete them: {result.stale_report}",
             err=True,
         )
+    if result.empty_posts:
+        why = (
+            "the model wrote none" if made.generator == "llm" else "no fact the offline rules know"
+        )
+        shown = ", ".join(result.empty_posts[:5]) + (", …" if len(result.empty_posts) > 5 else "")
+        click.echo(f"{len(result.empty_posts)} posts gave no cards ({why}): {shown}", err=True)
     for notice in result.notices:
         click.echo(f"note: {notice}", err=True)
+    if made.failures:
+        click.echo(
+            f"{len(made.failures)} of {result.posts} posts failed and have no cards in this "
+            "package; failures are never cached, so the next build asks for them again",
+            err=True,
+        )
 
 
 def _post_json(post: Post) -> dict[str, Any]:

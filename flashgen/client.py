@@ -10,6 +10,7 @@ really sent, retries included.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import threading
@@ -152,7 +153,12 @@ class OpenAIClient:
             async def counted(request: Any) -> None:
                 self._count(request.url.path)
 
-            http = openai.DefaultAsyncHttpxClient(event_hooks={"request": [counted]})
+            http = openai.DefaultAsyncHttpxClient(
+                event_hooks={"request": [counted]},
+                transport=_deadline_transport(
+                    self.config.timeout, openai.DEFAULT_CONNECTION_LIMITS
+                ),
+            )
             self._async = openai.AsyncOpenAI(**self._options(), http_client=http)
         return self._async
 
@@ -227,16 +233,18 @@ class OpenAIClient:
         try:
             yield
         except openai.APITimeoutError as exc:
-            raise RequestFailed(self.blank(f"no answer within the timeout ({exc})")) from exc
+            # A response that took longer than --timeout from request to last byte.
+            limit = f"{self.config.timeout:g} s"
+            raise RequestFailed(f"no answer within the timeout of {limit}") from exc
         except openai.APIConnectionError as exc:
             reason = f"cannot connect to {self.base_url} ({exc.__cause__ or exc})"
             raise RequestFailed(self.blank(reason), connection=True) from exc
         except openai.APIStatusError as exc:
             message = self.blank(error_text(exc))
             raise status_error(exc.status_code, message, has_format) from exc
-        except openai.APIError as exc:  # e.g. a body that is not JSON at all
-            reason = f"unreadable answer from {self.base_url} ({exc})"
-            raise RequestFailed(self.blank(reason)) from exc
+        except (openai.APIError, ValueError) as exc:  # a body that is not JSON, say
+            reason = f"unreadable answer from {self.base_url} ({type(exc).__name__}: {exc})"
+            raise RequestFailed(self.blank(" ".join(reason.split())[:300])) from exc
 
     def blank(self, text: str) -> str:
         """The text with the API key blanked out, wherever it came from."""
@@ -251,6 +259,50 @@ class OpenAIClient:
         if self._sync is not None:
             self._sync.close()
             self._sync = None
+
+
+def _deadline_transport(seconds: float, limits: Any) -> Any:
+    """An HTTP transport that gives each response `seconds` from the request to its last
+    byte. The SDK's timeout bounds each wait for a byte, so a body trickling in could take
+    forever; past the deadline this raises the same ReadTimeout, which the SDK retries."""
+    import httpx2 as httpx
+
+    class Body(httpx.AsyncByteStream):
+        def __init__(self, inner: Any, deadline: float, request: Any) -> None:
+            self.inner, self.deadline, self.request = inner, deadline, request
+
+        async def __aiter__(self) -> Any:
+            chunks = self.inner.__aiter__()
+            loop = asyncio.get_running_loop()
+            while True:
+                left = self.deadline - loop.time()
+                try:
+                    chunk = await asyncio.wait_for(chunks.__anext__(), max(left, 0))
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    raise httpx.ReadTimeout(
+                        f"the response took over {seconds:g} s", request=self.request
+                    ) from None
+                yield chunk
+
+        async def aclose(self) -> None:
+            await self.inner.aclose()
+
+    class Deadline(httpx.AsyncHTTPTransport):
+        async def handle_async_request(self, request: Any) -> Any:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + seconds
+            try:
+                response = await asyncio.wait_for(super().handle_async_request(request), seconds)
+            except TimeoutError:
+                raise httpx.ReadTimeout(
+                    f"no answer within {seconds:g} s", request=request
+                ) from None
+            response.stream = Body(response.stream, deadline, request)
+            return response
+
+    return Deadline(limits=limits)
 
 
 def status_error(status: int, message: str, has_format: bool) -> LLMError:

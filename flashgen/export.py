@@ -28,9 +28,10 @@ from typing import Any
 import genanki
 
 from flashgen.errors import ExportError
+from flashgen.files import atomic_file
 from flashgen.ledger import Entry, Issue
 from flashgen.models import CLOZE_RE, Card, Post, card_identity, cloze_deletions
-from flashgen.text import normalize
+from flashgen.text import normalize, readable, safe_link
 
 # Fixed for good: Anki matches note types by id, and changing fields under one id makes
 # every earlier import conflict.
@@ -105,8 +106,9 @@ def tag_of(label: str) -> str:
 
 
 def field_html(text: str) -> str:
-    """Text from a post or a model as an HTML field: escaped, line breaks kept."""
-    return html.escape(text).replace("\n", "<br>")
+    """Text from a post or a model as an HTML field: escaped, line breaks kept, control
+    characters dropped (a model may write Anki's field separator too)."""
+    return html.escape(readable(text)).replace("\n", "<br>")
 
 
 def cloze_html(text: str) -> str:
@@ -130,8 +132,9 @@ def source_html(post: Post | None) -> str:
     if post is None:
         return ""
     channel = html.escape(post.channel)
-    if post.url:
-        channel = f'<a href="{html.escape(post.url, quote=True)}">{channel}</a>'
+    url = safe_link(post.url)
+    if url:
+        channel = f'<a href="{html.escape(url, quote=True)}">{channel}</a>'
     return f"{channel} · {html.escape(post.date[:10])}" if post.date else channel
 
 
@@ -333,24 +336,15 @@ def write_package(decks: list[genanki.Deck], path: Path, timestamp: float) -> No
             conn.close()
         # Fixed zip metadata: the same notes and timestamp give the same bytes.
         date_time = time.gmtime(max(timestamp, 315532800))[:6]
-        fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w") as archive:
-                for name, data in (("collection.anki2", db_path.read_bytes()), ("media", b"{}")):
-                    info = zipfile.ZipInfo(name, date_time=date_time)
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.external_attr = 0o644 << 16
-                    archive.writestr(info, data)
-                raw.flush()
-                os.fsync(raw.fileno())
-            # mkstemp makes the file private; a deck is an ordinary file of the user's.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(partial, 0o666 & ~umask)
-            os.replace(partial, path)
-        except BaseException:
-            Path(partial).unlink(missing_ok=True)
-            raise
+        with (
+            atomic_file(path, ExportError, "package") as raw,
+            zipfile.ZipFile(raw, "w") as archive,
+        ):
+            for name, data in (("collection.anki2", db_path.read_bytes()), ("media", b"{}")):
+                info = zipfile.ZipInfo(name, date_time=date_time)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, data)
 
 
 def export_decks(

@@ -25,10 +25,11 @@ from typing import Any
 import genanki
 from pydantic import BaseModel, ConfigDict
 
-from flashgen.cache import SQLiteFile
+from flashgen.cache import SQLiteFile, is_damaged
 from flashgen.check.rules import card_text
 from flashgen.clean import is_variant
 from flashgen.errors import LedgerDamaged, LedgerError
+from flashgen.files import atomic_file
 from flashgen.models import Card, Post
 from flashgen.text import (
     anchor_weights,
@@ -316,19 +317,15 @@ def match_edits(fresh: Sequence[Post], gone: Sequence[Post]) -> dict[str, str]:
 def write_stale(stale: Sequence[StaleCard], path: Path) -> Path | None:
     """The stale cards as JSON lines, written atomically; with none, no file (an older one
     is removed, so the folder never describes an older build)."""
-    partial = path.with_name(f".{path.name}.part")
-    try:
-        if not stale:
+    if not stale:
+        try:
             path.unlink(missing_ok=True)
-            return None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with partial.open("w", encoding="utf-8") as out:
-            for card in stale:
-                out.write(card.model_dump_json() + "\n")
-        partial.replace(path)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise LedgerError(f"{path}: cannot write the stale cards ({exc.strerror or exc})") from exc
+        except OSError as exc:
+            raise LedgerError(f"{path}: cannot remove ({exc.strerror or exc})") from exc
+        return None
+    with atomic_file(path, LedgerError, "stale cards") as out:
+        for card in stale:
+            out.write((card.model_dump_json() + "\n").encode("utf-8"))
     return path
 
 
@@ -353,9 +350,7 @@ class Ledger(SQLiteFile):
         try:
             super().__init__(path)
         except LedgerError as exc:
-            if isinstance(exc.__cause__, sqlite3.DatabaseError) and not isinstance(
-                exc.__cause__, sqlite3.OperationalError
-            ):
+            if is_damaged(exc):
                 raise LedgerDamaged(
                     f"{self.path}: the ledger is damaged ({exc.__cause__})"
                 ) from exc.__cause__
@@ -367,7 +362,7 @@ class Ledger(SQLiteFile):
             return self._read(sql, args)
         except LedgerError as exc:
             # A locked or unreadable file is not a damaged one; a malformed page is.
-            if isinstance(exc.__cause__, sqlite3.OperationalError):
+            if not is_damaged(exc):
                 raise
             raise LedgerDamaged(f"{self.path}: the ledger is damaged ({exc.__cause__})") from exc
 

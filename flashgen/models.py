@@ -148,6 +148,9 @@ class BuildResult(BaseModel):
     notes: int  # notes exported
     cards: int  # the cards Anki makes of them (a cloze note makes one per cloze number)
     rejected: int = 0  # by the checks, and not well-formed
+    # Posts that gave no card at all, though nothing failed (the model wrote none, or the
+    # offline rules found no fact).
+    empty_posts: list[str] = Field(default_factory=list)
     decks: list[str]
     path: str
     report: str | None = None  # the rejected cards with their reasons, as JSON lines

@@ -20,7 +20,7 @@ from flashgen.check import (
 )
 from flashgen.check.embed import make_embedder
 from flashgen.client import ChatRequest, ModelClient, open_client
-from flashgen.errors import ExportError, FlashgenError
+from flashgen.errors import EmbeddingError, ExportError, FlashgenError
 from flashgen.evaluate import EvalReport, evaluate, load_gold
 from flashgen.export import (
     default_timestamp,
@@ -30,6 +30,7 @@ from flashgen.export import (
     note_guid,
     packaged_notes,
 )
+from flashgen.files import folder_lock
 from flashgen.generate import generate_llm, generate_offline
 from flashgen.generate.modes import first_mode
 from flashgen.generate.prompts import RequestBuilder
@@ -133,7 +134,12 @@ def _run(
         embed, notice = probe.result()
         if notice:
             notices.append(notice)
-    accepted, rejected = checker.finish(cards, embed)
+    try:
+        accepted, rejected = checker.finish(cards, embed)
+    except EmbeddingError as exc:
+        # The server stopped embedding after it had begun: the build goes on without.
+        notices.append(f"{exc}; near-duplicates found by shingles instead")
+        accepted, rejected = checker.finish(cards, None)
     return Run(posts, cards, accepted, rejected, generation, notices)
 
 
@@ -246,6 +252,9 @@ def build(
     out = Path(out_dir)
     ledger_path = ledger if ledger is not None else generator.ledger if generator else None
     with contextlib.ExitStack() as stack:
+        # One build writes a folder at a time: the ledger is read, and everything written,
+        # under the lock, so a second build sees what the first one issued.
+        stack.enter_context(folder_lock(out))
         book = None
         if ledger_path is not None:
             book, notice = open_ledger(
@@ -271,19 +280,24 @@ def build(
                     decks, posts, out / PACKAGE_NAME, root=root, timestamp=stamp, issues=plan.issues
                 )
             ]
-        # Remembered only once the package exists, so a failed write changes no dates.
+        # Written every build, so they never describe an older build.
+        rejected_path = write_report(result.rejected, out / REPORT_NAME)
+        stale_path = write_stale(plan.stale, out / STALE_NAME)
+        # Remembered only once everything is written, so a failed write changes no dates.
         if book is not None:
             book.remember(plan.entries, posts.values())
-    # Written every build, so they never describe an older build.
-    rejected_path = write_report(result.rejected, out / REPORT_NAME)
-    stale_path = write_stale(plan.stale, out / STALE_NAME)
     path = out if split else paths[0]
+    made = {card.post_id for card in result.generated}
+    empty = [
+        p.id for p in result.posts if p.id not in made and p.id not in result.generation.failures
+    ]
     if not result.accepted:
         # Still written, so the output path is predictable; but say that it is empty.
         notices.append(f"no card passed the checks, so {path} holds no notes")
     return BuildResult(
         posts=len(result.posts),
         notes=len(cards),
+        empty_posts=empty,
         cards=sum(anki_cards(card) for card in cards),
         rejected=len(result.rejected) + sum(result.generation.invalid.values()),
         decks=list(decks),

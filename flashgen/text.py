@@ -13,6 +13,32 @@ from functools import lru_cache
 _QUOTES = str.maketrans({c: '"' for c in "«»“”„‟″"} | {c: "'" for c in "‘’‚‛′`"})
 
 
+# Control characters a reader never keeps: Anki takes \x1f for its field separator, and
+# the rest are nobody's text. Tab and newline stay; the breaks among them become newlines.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+_BREAKS = frozenset("\x0b\x0c\x1c\x1d\x1e\u2028\u2029")
+# The links a card may carry: the web's and Telegram's. javascript:, data: and the like
+# from a post or a front matter never become one.
+_LINK_SCHEMES = ("http://", "https://", "tg://")
+
+
+def readable(text: str) -> str:
+    """Text with every line end, form feed and vertical tab as `\\n`, other controls dropped."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _CONTROL_RE.search(text):
+        text = _CONTROL_RE.sub(lambda m: "\n" if m.group() in _BREAKS else "", text)
+    return text
+
+
+def safe_link(url: str | None) -> str | None:
+    """The URL when it is a web or Telegram link, else None."""
+    if url is None:
+        return None
+    url = readable(url).strip()
+    return url if url.lower().startswith(_LINK_SCHEMES) and " " not in url else None
+
+
 def spaced(text: str) -> str:
     """NFC with every run of white space one space: the form that tells two copies of one
     line, or two spellings of one chat name, apart only by what was written."""

@@ -56,6 +56,11 @@ class Reply:
     refusal: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     error: str = "scripted error"
+    # Faults of the transport: a body sent as this raw text (a proxy's HTML page, a cut-off
+    # JSON), with this content type; and seconds between 16-byte pieces of the body.
+    raw: str | None = None
+    content_type: str = "application/json"
+    trickle: float = 0.0
 
 
 def post_text(body: dict[str, Any]) -> str:
@@ -191,6 +196,12 @@ class FakeOpenAI:
             return 500, {}, {"error": {"message": LLAMA_CPP_REJECTION, "type": "internal"}}
         if reply.status != 200:
             return reply.status, reply.headers, {"error": {"message": reply.error, "type": "x"}}
+        headers = {**reply.headers, "Content-Type": reply.content_type}
+        if reply.trickle:
+            headers["X-Trickle"] = str(reply.trickle)
+        if reply.raw is not None:
+            headers["X-Raw"] = "1"
+            return 200, headers, {"raw": reply.raw}
         content = reply.content
         if content is None:
             content = json.dumps(good_answer(post_text(body)), ensure_ascii=False)
@@ -200,7 +211,7 @@ class FakeOpenAI:
             message = {"role": "assistant", "content": None, "refusal": reply.refusal}
         return (
             200,
-            reply.headers,
+            headers,
             {
                 "id": "chatcmpl-fake",
                 "object": "chat.completion",
@@ -254,14 +265,24 @@ class FakeOpenAI:
                 pass
 
             def _send(self, status: int, headers: dict[str, str], body: dict[str, Any]) -> None:
-                data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+                headers = dict(headers)
+                raw = headers.pop("X-Raw", None)
+                trickle = float(headers.pop("X-Trickle", 0) or 0)
+                text = body["raw"] if raw else json.dumps(body, ensure_ascii=False)
+                data = text.encode("utf-8")
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                headers.setdefault("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(data)
+                if not trickle:
+                    self.wfile.write(data)
+                    return
+                for start in range(0, len(data), 16):
+                    self.wfile.write(data[start : start + 16])
+                    self.wfile.flush()
+                    time.sleep(trickle)
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/") == "/v1/models":

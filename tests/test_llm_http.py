@@ -109,9 +109,11 @@ def test_rate_limited_then_ok_yields_every_post(fake: FakeOpenAI, tmp_path: Path
 def test_a_failing_server_error_fails_only_its_post(fake: FakeOpenAI, tmp_path: Path) -> None:
     fake.on("номер 2 ", Reply(status=503, error="overloaded"), repeat=True)
     result = _build(fake, _posts(tmp_path, 4), "--max-retries", "1")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # written, but not all there
     assert "3 posts" not in result.stdout and "4 posts → 3 notes" in result.stdout
     assert re.search(r"failed: post \w+: HTTP 503: overloaded", result.stderr)
+    assert "1 of 4 posts failed" in result.stderr and "asks for them again" in result.stderr
+    assert Path("decks/flashgen.apkg").is_file()
 
 
 def test_truncated_and_invalid_json_are_reasked_then_reported(
@@ -121,7 +123,7 @@ def test_truncated_and_invalid_json_are_reasked_then_reported(
     fake.on("номер 1 ", cut, Reply(content="{not json"), Reply(content="{still not json"))
     fake.on("номер 3 ", Reply(content='{"topic": "x"'))  # fixed on the re-ask
     result = _build(fake, _posts(tmp_path, 5))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output
     assert "5 posts → 4 notes" in result.stdout
     assert _summary(result) == (5 + 2 + 1, 0, 1)
     [failure] = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
@@ -138,7 +140,7 @@ def test_the_api_key_is_sent_but_never_written(
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     fake.on("номер 0 ", Reply(status=400, error="bad request"))
     result = _build(fake, _posts(tmp_path, 3), "--out", tmp_path / "out")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output
     assert fake.headers[0]["authorization"] == f"Bearer {KEY}"
     written = [path for path in tmp_path.rglob("*") if path.is_file()]
     assert any(path.suffix == ".sqlite" for path in written)
@@ -247,7 +249,7 @@ def test_an_interrupted_build_loses_only_requests_in_flight(
 def test_a_slow_server_fails_posts_by_timeout_not_the_build(tmp_path: Path) -> None:
     with FakeOpenAI(latency=1.0) as fake:
         result = _build(fake, _posts(tmp_path, 2), "--timeout", "0.2", "--max-retries", "0")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output
     failures = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
     assert len(failures) == 2 and all("no answer within the timeout" in f for f in failures)
 

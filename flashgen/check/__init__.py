@@ -10,13 +10,14 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from flashgen.check.dedup import Embedder, Prepared, find_duplicates, prepare
 from flashgen.check.rules import RULES, CheckConfig, PostView, card_reasons, card_text
 from flashgen.errors import ExportError, InputError
+from flashgen.files import atomic_file
 from flashgen.models import Card, Post, card_identity, cloze_problem
 from flashgen.text import normalize
 
@@ -199,19 +200,12 @@ def check_card_fields(
 
 def write_report(rejected: Iterable[Rejection], path: Path) -> Path:
     """Rejected cards as JSON lines (post, card, reasons), written atomically beside the decks."""
-    partial = path.with_name(f".{path.name}.part")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with partial.open("w", encoding="utf-8") as out:
-            _write_rejections(rejected, out)
-        partial.replace(path)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise ExportError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
+    with atomic_file(path, ExportError, "report") as out:
+        _write_rejections(rejected, out)
     return path
 
 
-def _write_rejections(rejected: Iterable[Rejection], out: TextIO) -> None:
+def _write_rejections(rejected: Iterable[Rejection], out: BinaryIO) -> None:
     for rejection in rejected:
         record: dict[str, Any] = {
             "post_id": rejection.card.post_id,
@@ -220,4 +214,4 @@ def _write_rejections(rejected: Iterable[Rejection], out: TextIO) -> None:
         }
         if rejection.kept is not None:
             record["kept"] = rejection.kept.model_dump(mode="json")
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))

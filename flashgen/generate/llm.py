@@ -300,6 +300,7 @@ def generate_llm(
         raise LLMError("the generator is offline: no model to ask")
     cache = Cache(config.cache) if config.cache is not None else None
     sent = chat.chat_requests
+    notice = cache.notice if cache is not None else None
 
     async def main() -> LLMRun:
         try:
@@ -320,4 +321,6 @@ def generate_llm(
             chat.close()
     # What the server saw: the client's own retries of 429, 5xx and timeouts included.
     run.requests = chat.chat_requests - sent
+    if notice:
+        run.notices.insert(0, notice)
     return run

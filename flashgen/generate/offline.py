@@ -203,6 +203,8 @@ def _statement(sentence: str) -> bool:
     if sentence.rstrip().endswith("?") or _words(sentence) < MIN_WORDS:
         return False
     # " | " joins a link preview's title to its site name: a heading, not a statement.
+    if "{{" in sentence or "}}" in sentence:
+        return False  # a template (Helm, Jinja): no card can hold it, the braces mark clozes
     return not (NOISE_SENTENCE_RE.search(sentence) or _is_code(sentence) or " | " in sentence)
 
 

@@ -17,8 +17,6 @@ DEFAULT_TYPES = CHANNEL_TYPES | {"saved_messages"}
 # personal chats have none.
 LINKABLE_TYPES = CHANNEL_TYPES | {"private_supergroup", "public_supergroup"}
 
-_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
-_BREAKS = frozenset("\x0b\x0c\x1c\x1d\x1e\u2028\u2029")
 _SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 _BARE_DOMAIN_RE = re.compile(r"^[\w-]+(\.[\w-]+)+(/\S*)?$")
 _USERNAME_RE = re.compile(r"^(?:https?://)?(?:t\.me/|telegram\.me/)?@?", re.IGNORECASE)
@@ -84,15 +82,6 @@ def from_unixtime(value: object) -> str | None:
         return utc_iso(datetime.fromtimestamp(seconds, UTC))
     except (TypeError, ValueError, OverflowError, OSError):
         return None
-
-
-def readable(text: str) -> str:
-    """Text with every line end, form feed and vertical tab as `\\n`, other controls dropped."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if _CONTROL_RE.search(text):
-        text = _CONTROL_RE.sub(lambda m: "\n" if m.group() in _BREAKS else "", text)
-    return text
 
 
 def web_link(url: str) -> str | None:

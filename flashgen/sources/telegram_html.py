@@ -22,10 +22,10 @@ from flashgen.sources.common import (
     add_link,
     chat_key,
     post_url,
-    readable,
     utc_iso,
     web_link,
 )
+from flashgen.text import readable
 
 _VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 # 05.03.2024 12:15:02 UTC+03:00 (older exports: no zone, or a bare "UTC").

@@ -15,11 +15,11 @@ from flashgen.sources.common import (
     add_link,
     from_unixtime,
     post_url,
-    readable,
     utc_iso,
     web_link,
 )
 from flashgen.sources.jsonstream import JsonStream
+from flashgen.text import readable
 
 # Names the exporter leaves out: Saved Messages and Replies have no `name`.
 _UNNAMED = {"saved_messages": "Saved Messages", "replies": "Replies"}

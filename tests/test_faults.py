@@ -1,0 +1,237 @@
+"""The fault matrix: hostile posts, bad replies, a damaged cache, a full disk, two builds
+at once. Each case runs the real CLI (and the real openai client over HTTP where a
+server is involved) and asserts what the user sees, what was exported, that nothing
+earlier was lost and that no temporary file was left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from anki.collection import Collection
+from click.testing import CliRunner, Result
+
+from flashgen.cli import main
+from flashgen.files import folder_lock
+
+from .fake_openai import FakeOpenAI, Reply
+from .helpers import import_package
+
+POST = "Kafka по умолчанию хранит сообщения 168 часов. Срок хранения можно изменить."
+
+
+def _cli(*argv: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in argv])
+
+
+def _fields(apkg: Path) -> list[str]:
+    """Every field of every note in a package."""
+    import sqlite3
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(apkg) as archive:
+        archive.extract("collection.anki2", tmp)
+        conn = sqlite3.connect(Path(tmp) / "collection.anki2")
+        try:
+            rows = conn.execute("select flds from notes").fetchall()
+        finally:
+            conn.close()
+    return [field for (flds,) in rows for field in flds.split("\x1f")]
+
+
+def _leftovers(*folders: Path) -> list[Path]:
+    """Temporary files a write could leave behind."""
+    return [p for folder in folders if folder.exists() for p in folder.rglob("*.part")]
+
+
+def _posts(tmp_path: Path, count: int) -> Path:
+    path = tmp_path / "posts.txt"
+    texts = [
+        f"Пост номер {i} : параметр alpha_{i} по умолчанию равен {i + 3} единицам."
+        for i in range(count)
+    ]
+    path.write_text("".join(f"Forwarded from Канал\n{t}\n" for t in texts), encoding="utf-8")
+    return path
+
+
+# --- hostile text -------------------------------------------------------------------------
+
+
+def test_a_post_with_template_braces_builds_offline(tmp_path: Path) -> None:
+    helm = "В Helm образ задают так: image: {{ .Values.image }}. По умолчанию реплик 3 штуки."
+    source = tmp_path / "helm.txt"
+    source.write_text(f"Forwarded from DevOps\n{helm}\n{POST}\n", encoding="utf-8")
+    result = _cli("build", source)
+    assert result.exit_code == 0, result.output
+    fields = _fields(Path("decks/flashgen.apkg"))
+    assert fields and not any("{{ .Values" in f for f in fields)
+
+
+def test_control_characters_never_reach_a_field(tmp_path: Path, col: Collection) -> None:
+    source = tmp_path / "posts.txt"
+    hostile = (
+        "Kafka\x1f по умолчанию\x07 хранит сообщения 168\x0b часов. Срок\x1e хранения изменяют."
+    )
+    source.write_text(f"Forwarded from Data\x1f Eng\n{hostile}\n", encoding="utf-8")
+    result = _cli("build", source)
+    assert result.exit_code == 0, result.output
+    apkg = Path("decks/flashgen.apkg")
+    fields = _fields(apkg)
+    assert fields and not any(ch in f for f in fields for ch in "\x07\x0b\x1e\x1f")
+    log = import_package(col, apkg)  # real Anki takes the whole package
+    assert len(log.new) == col.note_count() > 0
+
+
+def test_only_web_links_become_links(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "kafka.md").write_text(
+        f"---\nchannel: Data Eng\nurl: javascript:alert(4)\n---\n{POST}\n", encoding="utf-8"
+    )
+    (notes / "ok.md").write_text(
+        "---\nchannel: Data Eng\nurl: https://t.me/dataeng/7\n---\n"
+        "Spark по умолчанию создаёт 200 партиций при shuffle.\n",
+        encoding="utf-8",
+    )
+    result = _cli("build", notes)
+    assert result.exit_code == 0, result.output
+    fields = " ".join(_fields(Path("decks/flashgen.apkg")))
+    assert "javascript:" not in fields
+    assert 'href="https://t.me/dataeng/7"' in fields
+
+
+# --- bad replies --------------------------------------------------------------------------
+
+
+def test_a_reply_that_is_not_json_fails_only_its_post(fake: FakeOpenAI, tmp_path: Path) -> None:
+    page = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+    fake.on("номер 1 ", Reply(raw=page, content_type="text/html"), repeat=True)
+    fake.on("номер 2 ", Reply(raw='{"choices": [', content_type="application/json"), repeat=True)
+    result = _cli("build", _posts(tmp_path, 4), "--base-url", fake.url, "--max-retries", "0")
+    assert result.exit_code == 3, result.output
+    assert "4 posts → 2 notes" in result.stdout
+    failures = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
+    assert len(failures) == 2 and "Traceback" not in result.output
+    assert "2 of 4 posts failed" in result.stderr
+
+
+def test_a_reply_with_no_cards_is_counted(fake: FakeOpenAI, tmp_path: Path) -> None:
+    empty = json.dumps({"topic": "Kafka", "key_facts": [], "cards": []})
+    fake.on("номер 0 ", Reply(content=empty), repeat=True)
+    result = _cli("build", _posts(tmp_path, 2), "--base-url", fake.url)
+    assert result.exit_code == 0, result.output
+    assert "1 posts gave no cards (the model wrote none)" in result.stderr
+
+
+def test_embeddings_that_stop_after_the_probe_fall_back_to_shingles(tmp_path: Path) -> None:
+    with FakeOpenAI(embeddings=True) as fake:
+        # The probe is answered; every later embedding request is refused.
+        original = fake.embed
+
+        def embed_once(body: dict[str, object]) -> tuple[int, dict[str, str], dict[str, object]]:
+            if fake.embedding_requests:
+                fake.embeddings = False
+            return original(body)
+
+        fake.embed = embed_once  # type: ignore[method-assign]
+        result = _cli("build", _posts(tmp_path, 3), "--base-url", fake.url)
+    assert result.exit_code == 0, result.output
+    assert "3 posts → 3 notes" in result.stdout
+    assert "near-duplicates found by shingles instead" in result.stderr
+
+
+def test_the_timeout_bounds_a_trickling_response(fake: FakeOpenAI, tmp_path: Path) -> None:
+    # The body comes 16 bytes at a time, 0.1 s apart: no single read waits 1 s, yet the
+    # whole answer takes several; --timeout 1 bounds the whole answer.
+    fake.on("номер 0 ", Reply(trickle=0.1), repeat=True)
+    argv = ["build", _posts(tmp_path, 2), "--base-url", fake.url, "--timeout", "1"]
+    result = _cli(*argv, "--max-retries", "0")
+    assert result.exit_code == 3, result.output
+    [failure] = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
+    assert "no answer within the timeout of 1 s" in failure
+    assert "2 posts → 1 notes" in result.stdout
+
+
+# --- the cache and the ledger -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("generator", ["offline", "llm"])
+def test_a_damaged_cache_is_set_aside_and_the_build_goes_on(
+    fake: FakeOpenAI, tmp_path: Path, generator: str
+) -> None:
+    cache = Path(".flashgen/cache.sqlite")
+    cache.parent.mkdir()
+    junk = bytes(random.Random(7).randrange(256) for _ in range(16384))
+    cache.write_bytes(junk)
+    result = _cli("build", _posts(tmp_path, 2), "--base-url", fake.url, "--generator", generator)
+    assert result.exit_code == 0, result.output
+    if generator == "llm":
+        [aside] = list(cache.parent.glob("cache.sqlite.corrupt-*"))
+        assert aside.read_bytes() == junk
+        assert "set it aside" in result.stderr and fake.count == 2
+    assert Path("decks/flashgen.apkg").is_file()
+
+
+# --- the disk and the folder --------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Path:
+    """A 256 KiB tmpfs, where the machine lets a test mount one (root, as CI here)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"this machine cannot mount a tmpfs: {done.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_is_one_line_and_loses_nothing(tmp_path: Path, small_disk: Path) -> None:
+    source = _posts(tmp_path, 3)
+    out = small_disk / "decks"
+    assert _cli("build", source, "--out", out).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    from flashgen.ledger import Ledger
+
+    with Ledger(".flashgen/ledger.sqlite") as book:
+        issued = len(book)
+    # Fill the disk, then build more posts into it.
+    handle = os.open(small_disk / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(handle, b"\0" * 4096):
+            pass
+    except OSError:
+        pass  # the disk is full
+    finally:
+        os.close(handle)
+    result = _cli("build", _posts(tmp_path, 40), "--out", out)
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert "No space left on device" in line and str(out) in line
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert _leftovers(small_disk) == []
+    with Ledger(".flashgen/ledger.sqlite") as book:
+        assert len(book) == issued  # nothing remembered of a build that was not written
+
+
+def test_a_second_build_into_one_folder_waits_then_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("flashgen.files.LOCK_WAIT", 0.3)
+    source = _posts(tmp_path, 2)
+    assert _cli("build", source).exit_code == 0
+    before = Path("decks/flashgen.apkg").read_bytes()
+    with folder_lock(Path("decks")):  # another build is writing there
+        result = _cli("build", source, "--timestamp", "5")
+    assert result.exit_code == 1
+    assert "another flashgen build is writing this folder" in result.output
+    assert Path("decks/flashgen.apkg").read_bytes() == before
+    assert _cli("build", source, "--timestamp", "5").exit_code == 0  # and then it can
