@@ -322,6 +322,7 @@ def build(
             max_topics=max_topics,
             split=split,
             ledger=ledger,
+            notify=lambda message: click.echo(f"note: {message}", err=True),
         )
     finally:
         progress.close()

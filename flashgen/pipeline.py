@@ -34,6 +34,7 @@ from flashgen.files import folder_lock
 from flashgen.generate import generate_llm, generate_offline
 from flashgen.generate.modes import first_mode
 from flashgen.generate.prompts import RequestBuilder
+from flashgen.generate.sections import split_long_posts
 from flashgen.generate.topics import consolidate_with_llm
 from flashgen.group import (
     DEFAULT_MAX_TOPICS,
@@ -48,6 +49,9 @@ from flashgen.settings import DEFAULT_CACHE, OFFLINE_NOTICE, CheckConfig, Genera
 from flashgen.sources import read_posts
 
 PACKAGE_NAME = "flashgen.apkg"
+# A build this big is announced before it starts: it takes a while, and with a model, money.
+LARGE_POSTS = 5000
+LARGE_CHARS = 10_000_000
 REPORT_NAME = "flashgen.rejected.jsonl"
 STALE_NAME = "flashgen.stale.jsonl"
 
@@ -100,6 +104,7 @@ def run(
     read: ReadOptions | None = None,
     checks: CheckConfig | None = None,
     taxonomy: Sequence[Topic] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Run:
     """Read the inputs, generate cards and check them; nothing is written but the cache.
 
@@ -108,6 +113,13 @@ def run(
     posts = read_posts(inputs, read)
     checks = checks or CheckConfig()
     generator = with_taxonomy(generator, taxonomy)
+    size = sum(len(post.text) for post in posts)
+    if notify is not None and (len(posts) >= LARGE_POSTS or size >= LARGE_CHARS):
+        asks = "a request per post to the model" if generator and generator.uses_llm() else ""
+        notify(
+            f"a large build: {len(posts)} posts, {size / 1e6:.1f} M characters"
+            + (f"; {asks}, and the model's tokens are paid for" if asks else "")
+        )
     with model_client(generator, client) as chat:
         return _run(posts, generator, chat, progress, checks)
 
@@ -215,6 +227,7 @@ def build(
     split: bool = False,
     ledger: str | Path | None = None,
     client: ModelClient | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Read the inputs, generate and check cards, and write one package into `out_dir` (or
     one per topic with `split`), with the rejected and the stale cards listed beside it.
@@ -236,6 +249,7 @@ def build(
             read=read,
             checks=checks,
             taxonomy=topics,
+            notify=notify,
         )
         notices = result.notices
         posts = {post.id: post for post in result.posts}
@@ -370,26 +384,62 @@ def _generate(
     if generator is None or client is None:
         if generator is not None and generator.generator == "auto":
             notices.append(OFFLINE_NOTICE)
-        return [card for post in posts for card in generate_offline(post)], Generation()
-    run = generate_llm(posts, generator, client=client, progress=progress, on_cards=on_cards)
+        limit = (generator or GeneratorConfig()).max_offline_cards
+        cards: list[Card] = []
+        for done, post in enumerate(posts, 1):
+            made = generate_offline(post, limit)
+            if len(made) >= limit:
+                notices.append(
+                    f"post {post.id}: kept its first {limit} offline cards "
+                    "(max_offline_cards in flashgen.toml)"
+                )
+            cards += made
+            if progress is not None:
+                progress(done, len(posts))
+        return cards, Generation()
+    # A long post goes in sections, each its own request; its cards come back under it.
+    sections, owner = split_long_posts(posts, generator.section_chars)
+    mapped: dict[int, Card] = {}
+
+    def under_post(card: Card) -> Card:
+        if card.post_id not in owner:
+            return card
+        if id(card) not in mapped:
+            mapped[id(card)] = card.model_copy(update={"post_id": owner[card.post_id]})
+        return mapped[id(card)]
+
+    def relay(made: list[Card]) -> None:
+        on_cards([under_post(card) for card in made])
+
+    run = generate_llm(sections, generator, client=client, progress=progress, on_cards=relay)
+    if owner:
+        notices.append(
+            f"{len(set(owner.values()))} long posts sent in {len(owner)} sections of at most "
+            f"{generator.section_chars} characters"
+        )
     notices.extend(run.notices)
+    failures: dict[str, str] = {}
+    for failure in run.failures:
+        reason = failure.reason + (
+            f" (gave up after {failure.attempts} attempts)" if failure.attempts > 1 else ""
+        )
+        post_id = owner.get(failure.post_id, failure.post_id)
+        if failure.post_id in owner:
+            reason = f"section {failure.post_id.rsplit('§', 1)[1]}: {reason}"
+        failures[post_id] = "; ".join(filter(None, (failures.get(post_id), reason)))
     generation = Generation(
         generator="llm",
         mode=run.mode,
         requests=run.requests,
         cache_hits=run.cache_hits,
-        failures={
-            failure.post_id: failure.reason
-            + (f" (gave up after {failure.attempts} attempts)" if failure.attempts > 1 else "")
-            for failure in run.failures
-        },
+        failures=failures,
         tokens_in=run.tokens_in,
         tokens_out=run.tokens_out,
         cost=run.cost,
         # A card the model wrote that is not a well-formed Card is rejected like any other.
         invalid=dict(Counter(f"invalid-card ({card.reason})" for card in run.invalid)),
     )
-    return run.cards, generation
+    return [under_post(card) for card in run.cards], generation
 
 
 def find_post(posts: Iterable[Post], post_id: str) -> Post:

@@ -70,6 +70,11 @@ class GeneratorConfig(BaseModel):
     # Where the issued notes are remembered (flashgen.ledger); --no-cache never touches it.
     ledger: Path = DEFAULT_LEDGER
     prices: dict[str, Price] = Field(default_factory=dict)
+    # Size guards. A post longer than this many characters goes to the model in sections,
+    # split at paragraph and heading boundaries, each its own request; the offline
+    # generator keeps at most this many cards of one post.
+    section_chars: int = Field(default=6000, ge=500)
+    max_offline_cards: int = Field(default=40, ge=1)
     # The user's taxonomy names ([[topics]]), which the system prompt asks the model to
     # choose from; set by the pipeline from flashgen.toml, not from the [llm] table.
     topics: tuple[str, ...] = ()

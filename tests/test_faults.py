@@ -235,3 +235,87 @@ def test_a_second_build_into_one_folder_waits_then_says_why(
     assert "another flashgen build is writing this folder" in result.output
     assert Path("decks/flashgen.apkg").read_bytes() == before
     assert _cli("build", source, "--timestamp", "5").exit_code == 0  # and then it can
+
+
+# --- size ---------------------------------------------------------------------------------
+
+
+def _article(paragraphs: int) -> str:
+    return "\n\n".join(
+        f"## Раздел {i}\nПараметр beta_{i} по умолчанию равен {i * 10} единицам. " + "Текст. " * 60
+        for i in range(paragraphs)
+    )
+
+
+def test_a_long_post_goes_in_sections_and_its_cards_come_back_under_it(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    article = _article(30)  # about 15,000 characters
+    (notes / "article.md").write_text(f"---\nchannel: Блог\n---\n{article}\n", encoding="utf-8")
+    result = _cli("build", notes, "--base-url", fake.url)
+    assert result.exit_code == 0, result.output
+    sent = [r["messages"][1]["content"] for r in fake.requests]
+    assert len(sent) >= 3 and all(len(text) < 6000 + 2000 for text in sent)
+    assert "1 long posts sent in" in result.stderr
+    # Every section's card is a card of the one post, grounded in it.
+    assert f"1 posts → {len(sent)} notes" in result.stdout
+
+
+def test_the_offline_generator_keeps_a_bounded_number_of_cards_per_post(tmp_path: Path) -> None:
+    source = tmp_path / "log.txt"
+    lines = [
+        f"Сервис alpha_{i} отвечает за {i + 5} мс на запрос номер {i * 3}." for i in range(400)
+    ]
+    source.write_text("Forwarded from Логи\n" + " ".join(lines) + "\n", encoding="utf-8")
+    result = _cli("build", source)
+    assert result.exit_code == 0, result.output
+    assert "kept its first 40 offline cards" in result.stderr
+    notes = int(result.stdout.split("→ ")[1].split(" notes")[0])
+    assert 0 < notes <= 40  # the checks may reject some of the forty
+
+
+def test_a_very_large_build_is_announced_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("flashgen.pipeline.LARGE_POSTS", 3)
+    result = _cli("build", _posts(tmp_path, 3))
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("note: a large build: 3 posts")
+
+
+def test_an_export_of_only_unread_chats_names_them_and_the_chat_option(tmp_path: Path) -> None:
+    export = {
+        "about": "Here is the data you requested.",
+        "chats": {
+            "about": "This page lists all chats from this export.",
+            "list": [
+                {
+                    "name": "Рабочий чат",
+                    "type": "private_group",
+                    "id": 77,
+                    "messages": [
+                        {
+                            "id": 1,
+                            "type": "message",
+                            "date": "2024-01-01T10:00:00",
+                            "date_unixtime": "1704103200",
+                            "from": "Коля",
+                            "from_id": "user1",
+                            "text": "Spark по умолчанию создаёт 200 партиций.",
+                            "text_entities": [],
+                        },
+                    ],
+                }
+            ],
+        },
+    }
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(export, ensure_ascii=False), encoding="utf-8")
+    result = _cli("build", path)
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert '"Рабочий чат"' in line and '--chat "Рабочий чат"' in line
+    assert _cli("build", path, "--chat", "Рабочий чат").exit_code == 0

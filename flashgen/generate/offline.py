@@ -365,8 +365,9 @@ def _sentences(lines: list[str], list_heads: dict[int, str | None]) -> list[_Sen
     return out
 
 
-def generate_offline(post: Post) -> list[Card]:
-    """Cloze cards for one post; the same post always gives the same cards."""
+def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
+    """Cloze cards for one post, at most `max_cards` (the first ones, in the post's order);
+    the same post always gives the same cards."""
     lines = post.text.split("\n")
     tags = hashtags(post.text)
     cards: list[Card] = []
@@ -416,6 +417,8 @@ def generate_offline(post: Post) -> list[Card]:
     common = {key for key, count in counts.items() if count >= 3}
 
     for index, sentence in enumerate(sentences):
+        if max_cards is not None and len(cards) >= max_cards:
+            break  # a long article or a pasted log: enough, and no time lost on the rest
         allowed = {key for key in common if first_seen[key] == index}
         enumeration = inline_list_cloze(sentence.text)
         skip = {sentence.skip} if sentence.skip else set()
@@ -426,4 +429,4 @@ def generate_offline(post: Post) -> list[Card]:
         for unit in units:
             for question in sentence_clozes(unit, common, allowed, skip=skip):
                 add(question, unit)
-    return cards
+    return cards[:max_cards] if max_cards is not None else cards

@@ -104,8 +104,10 @@ def iter_posts(paths: Iterable[str | Path], options: ReadOptions | None = None) 
     ctx = ReadContext(options or ReadOptions())
     seen: set[str] = set()
     counts = [0] * len(inputs)
+    chats_in: list[set[str]] = [set() for _ in inputs]  # the chats each input left unread
     for index, root, path in _files(inputs):
         ctx.root = root
+        before = set(ctx.chats_skipped)
         # Named below the folder given, so a moved folder keeps its posts' files.
         name = path.relative_to(root).as_posix() if root is not None else path.name
         for raw in _raw_posts(path, ctx):
@@ -118,6 +120,7 @@ def iter_posts(paths: Iterable[str | Path], options: ReadOptions | None = None) 
                 continue
             seen.update((post.id, same_text))
             yield post
+        chats_in[index] |= ctx.chats_skipped - before
     missing = ctx.unmatched_chats()
     if missing:
         raise FlashgenError(
@@ -131,7 +134,16 @@ def iter_posts(paths: Iterable[str | Path], options: ReadOptions | None = None) 
                 f"the chats named with --chat ({_names(ctx.options.chats)}) hold no posts"
             )
         return
-    for path, count in zip(inputs, counts, strict=True):
+    for path, count, chats in zip(inputs, counts, chats_in, strict=True):
+        if not count and chats:
+            # An export whose chats are none of the default selection (channels and Saved
+            # Messages): say what it does hold, and how to read it.
+            names = [ctx.chats_seen[key] for key in sorted(chats)]
+            raise InputError(
+                path,
+                f"holds no channel posts or Saved Messages; its chats are {_names(names)}: "
+                f'read one with --chat "{names[0]}"',
+            )
         if not count:
             raise InputError(path, "holds no posts")
 

@@ -36,6 +36,7 @@ class ReadContext:
     root: Path | None = None
     chats_seen: dict[str, str] = field(default_factory=dict)
     chats_matched: set[str] = field(default_factory=set)
+    chats_skipped: set[str] = field(default_factory=set)  # not read: not a channel, say
     # A full HTML export's chat folder → chat type, per export folder, read once a run.
     html_chat_types: dict[Path, dict[str, str]] = field(default_factory=dict)
 
@@ -52,7 +53,10 @@ class ReadContext:
                 return True
             return False
         # A single-chat export is read whatever its type: the user chose that chat.
-        return not full_export or chat_type in DEFAULT_TYPES
+        if not full_export or chat_type in DEFAULT_TYPES:
+            return True
+        self.chats_skipped.add(key)
+        return False
 
     def unmatched_chats(self) -> list[str]:
         """The --chat names no export held."""
