@@ -4,6 +4,7 @@ test, builds through the CLI, and a real Anki collection to import into and stud
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -80,3 +81,11 @@ def pasted(path: Path, texts: list[str], channel: str = "ML Notes") -> Path:
     """Posts pasted as forwarded messages: a pasted post's id is its text."""
     path.write_text("".join(f"Forwarded from {channel}\n{t}\n" for t in texts), encoding="utf-8")
     return path
+
+
+def summary(result: Result) -> tuple[int, int, int]:
+    """(requests, cache hits, failed posts) from a build's LLM summary line."""
+    match = re.search(r"(\d+) requests, (\d+) cache hits, (\d+) failed posts", result.stdout)
+    assert match, result.output
+    requests, hits, failed = map(int, match.groups())
+    return requests, hits, failed

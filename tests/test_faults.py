@@ -8,21 +8,32 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
+import sys
+import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from anki.collection import Collection
 from click.testing import CliRunner, Result
 
+from flashgen.cache import Cache
 from flashgen.cli import main
 from flashgen.files import folder_lock
 
 from .fake_openai import FakeOpenAI, Reply
-from .helpers import import_package
+from .helpers import import_package, summary
 
 POST = "Kafka по умолчанию хранит сообщения 168 часов. Срок хранения можно изменить."
+
+
+@pytest.fixture(autouse=True)
+def _no_temporary_file_left(tmp_path: Path) -> Iterator[None]:
+    yield
+    assert _leftovers(tmp_path, Path.cwd()) == []
 
 
 def _cli(*argv: str | Path) -> Result:
@@ -155,6 +166,44 @@ def test_the_timeout_bounds_a_trickling_response(fake: FakeOpenAI, tmp_path: Pat
     [failure] = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
     assert "no answer within the timeout of 1 s" in failure
     assert "2 posts → 1 notes" in result.stdout
+
+
+# --- interruptions -----------------------------------------------------------------------
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
+def test_an_interrupted_build_loses_only_requests_in_flight(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    posts = _posts(tmp_path, 10)
+    cache = tmp_path / "cache.sqlite"
+    with FakeOpenAI() as fake:
+        fake.hold_after = 5  # the sixth request on waits until the build is stopped
+        argv = ["build", str(posts), "--base-url", fake.url, "--concurrency", "2"]
+        argv += ["--cache", str(cache)]
+        code = "from flashgen.cli import main; main()"
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, *argv], cwd=tmp_path, stderr=subprocess.PIPE, text=True
+        )
+        # Two requests held means both slots are taken: the first five answers are in.
+        deadline = time.monotonic() + 60
+        while fake.held < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        assert fake.held == 2, "the build never had two requests in flight"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+        if sig == signal.SIGINT:
+            assert proc.returncode == 130 and "Interrupted" in err and "Traceback" not in err
+        else:
+            assert proc.returncode == -signal.SIGKILL
+        with Cache(cache) as stored:
+            kept = len(stored)
+        assert kept == 5  # what was answered is kept; what was in flight is not
+        fake.hold_after = None
+        fake.release.set()
+        fake.reset()
+        result = CliRunner().invoke(main, [*argv, "--out", str(tmp_path / "out")])
+        assert result.exit_code == 0, result.output
+        assert fake.count == 10 - kept and summary(result) == (10 - kept, kept, 0)
+        assert "10 posts → 10 notes" in result.stdout
 
 
 # --- the cache and the ledger -------------------------------------------------------------

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -15,10 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from flashgen.cache import Cache
 from flashgen.cli import _Progress, main
 
 from .fake_openai import FakeOpenAI, Reply
+from .helpers import summary
 
 KEY = "sk-test-DO-NOT-STORE-7f3a9c"
 
@@ -46,28 +44,21 @@ def _posts(tmp_path: Path, count: int, name: str = "posts.txt") -> Path:
     return path
 
 
-def _summary(result: Result) -> tuple[int, int, int]:
-    match = re.search(r"(\d+) requests, (\d+) cache hits, (\d+) failed posts", result.stdout)
-    assert match, result.output
-    requests, hits, failed = map(int, match.groups())
-    return requests, hits, failed
-
-
 def test_seed_then_rebuild_then_one_edited_post(
     fake: FakeOpenAI, seed_path: Path, tmp_path: Path
 ) -> None:
     first = _build(fake, seed_path)
     assert first.exit_code == 0, first.output
-    assert fake.count == 11 and _summary(first) == (11, 0, 0)
+    assert fake.count == 11 and summary(first) == (11, 0, 0)
     assert re.search(r"tokens \d+ in / \d+ out; ≈ \$\d+\.\d{4}", first.stdout)
     rebuilt = _build(fake, seed_path)
-    assert rebuilt.exit_code == 0 and fake.count == 11 and _summary(rebuilt) == (0, 11, 0)
+    assert rebuilt.exit_code == 0 and fake.count == 11 and summary(rebuilt) == (0, 11, 0)
     edited = tmp_path / "edited.txt"
     text = seed_path.read_text(encoding="utf-8")
     assert text.count("Hadoop") == 1
     edited.write_text(text.replace("Hadoop", "Hadoop 3"), encoding="utf-8")
     again = _build(fake, edited)
-    assert again.exit_code == 0 and fake.count == 12 and _summary(again) == (1, 10, 0)
+    assert again.exit_code == 0 and fake.count == 12 and summary(again) == (1, 10, 0)
     assert "YTsaurus" in fake.requests[-1]["messages"][1]["content"]
 
 
@@ -102,7 +93,7 @@ def test_rate_limited_then_ok_yields_every_post(fake: FakeOpenAI, tmp_path: Path
     result = _build(fake, _posts(tmp_path, 4))
     assert result.exit_code == 0, result.output
     assert time.monotonic() - started >= 1.0  # retry-after was honoured
-    assert fake.count == 5 and _summary(result) == (5, 0, 0)  # the retry is counted
+    assert fake.count == 5 and summary(result) == (5, 0, 0)  # the retry is counted
     assert "4 posts → 4 notes" in result.stdout
 
 
@@ -125,7 +116,7 @@ def test_truncated_and_invalid_json_are_reasked_then_reported(
     result = _build(fake, _posts(tmp_path, 5))
     assert result.exit_code == 3, result.output
     assert "5 posts → 4 notes" in result.stdout
-    assert _summary(result) == (5 + 2 + 1, 0, 1)
+    assert summary(result) == (5 + 2 + 1, 0, 1)
     [failure] = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
     assert "not valid JSON" in failure and failure.endswith("(gave up after 3 attempts)")
     third = [r for r in fake.requests if "номер 1 " in r["messages"][1]["content"]][-1]
@@ -207,43 +198,6 @@ def test_an_unreachable_server_stops_the_build_with_one_line(tmp_path: Path) -> 
     [line] = result.stderr.strip().splitlines()
     assert "cannot connect" in line and url in line
     assert not Path("decks").exists()
-
-
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
-def test_an_interrupted_build_loses_only_requests_in_flight(
-    tmp_path: Path, sig: signal.Signals
-) -> None:
-    posts = _posts(tmp_path, 10)
-    cache = tmp_path / "cache.sqlite"
-    with FakeOpenAI() as fake:
-        fake.hold_after = 5  # the sixth request on waits until the build is stopped
-        argv = ["build", str(posts), "--base-url", fake.url, "--concurrency", "2"]
-        argv += ["--cache", str(cache)]
-        code = "from flashgen.cli import main; main()"
-        proc = subprocess.Popen(
-            [sys.executable, "-c", code, *argv], cwd=tmp_path, stderr=subprocess.PIPE, text=True
-        )
-        # Two requests held means both slots are taken: the first five answers are in.
-        deadline = time.monotonic() + 60
-        while fake.held < 2 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.02)
-        assert fake.held == 2, "the build never had two requests in flight"
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=30)
-        if sig == signal.SIGINT:
-            assert proc.returncode == 130 and "Interrupted" in err and "Traceback" not in err
-        else:
-            assert proc.returncode == -signal.SIGKILL
-        with Cache(cache) as stored:
-            kept = len(stored)
-        assert kept == 5  # what was answered is kept; what was in flight is not
-        fake.hold_after = None
-        fake.release.set()
-        fake.reset()
-        result = CliRunner().invoke(main, [*argv, "--out", str(tmp_path / "out")])
-        assert result.exit_code == 0, result.output
-        assert fake.count == 10 - kept and _summary(result) == (10 - kept, kept, 0)
-        assert "10 posts → 10 notes" in result.stdout
 
 
 def test_a_slow_server_fails_posts_by_timeout_not_the_build(tmp_path: Path) -> None:
