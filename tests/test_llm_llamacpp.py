@@ -95,7 +95,10 @@ def test_build_falls_back_to_json_object_and_rejects_the_nonsense(
     argv = ["build", str(posts), "--base-url", llama_server, "--out", str(tmp_path / "out")]
     argv += ["--max-tokens", "384", "--reasks", "1", "--timeout", "300", "--timestamp", "0"]
     result = CliRunner().invoke(main, argv)
-    assert result.exit_code == 0, result.output
+    # A post whose every reply the tiny model cut off is a failed post: the package is
+    # still written, and the exit status says that one is missing.
+    failed = "failed: post " in result.stderr
+    assert result.exit_code == (3 if failed else 0), result.output
     assert "rejected structured output json_schema" in result.stderr
     assert "Input should be 'text' or 'json_object'" in result.stderr
     assert "LLM (json_object)" in result.stdout
