@@ -273,11 +273,11 @@ def _deadline_transport(seconds: float, limits: Any) -> Any:
 
         async def __aiter__(self) -> Any:
             chunks = self.inner.__aiter__()
-            loop = asyncio.get_running_loop()
             while True:
-                left = self.deadline - loop.time()
+                # timeout_at costs a timer, not a task as wait_for does: it runs per chunk.
                 try:
-                    chunk = await asyncio.wait_for(chunks.__anext__(), max(left, 0))
+                    async with asyncio.timeout_at(self.deadline):
+                        chunk = await chunks.__anext__()
                 except StopAsyncIteration:
                     return
                 except TimeoutError:
@@ -294,7 +294,8 @@ def _deadline_transport(seconds: float, limits: Any) -> Any:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + seconds
             try:
-                response = await asyncio.wait_for(super().handle_async_request(request), seconds)
+                async with asyncio.timeout_at(deadline):
+                    response = await super().handle_async_request(request)
             except TimeoutError:
                 raise httpx.ReadTimeout(
                     f"no answer within {seconds:g} s", request=request

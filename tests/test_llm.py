@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from flashgen.cache import Cache
+from flashgen.cache import Cache, cache_key
 from flashgen.client import ChatReply
 from flashgen.config import GeneratorConfig, load_config
 from flashgen.errors import ConfigError, LLMError, PromptError, RequestFailed
@@ -418,3 +418,18 @@ def test_the_event_loop_is_left_clean(tmp_path: Path) -> None:
         asyncio.set_event_loop(None)
         loop.close()
     assert asyncio.run(asyncio.sleep(0, result=1)) == 1
+
+
+@pytest.mark.parametrize("mode", ["json_schema", "json_object", "prompt"])
+def test_the_cache_key_is_the_digest_of_the_whole_request(tmp_path: Path, mode: str) -> None:
+    # Built from pieces for speed, it must stay the key earlier builds stored answers under.
+    builder = RequestBuilder(_config(tmp_path, temperature=0.3, language="English"))
+    for post in POSTS:
+        request = builder.request(post, mode)  # type: ignore[arg-type]
+        whole = cache_key({"post": post.text, **request.body(), "mode": request.mode})
+        assert request_key(request, post) == whole
+        turns = [{"role": "assistant", "content": "«нет»"}, {"role": "user", "content": "ещё"}]
+        again = builder.request(post, mode, turns)  # type: ignore[arg-type]
+        assert request_key(again, post) == cache_key(
+            {"post": post.text, **again.body(), "mode": again.mode}
+        )
