@@ -237,8 +237,16 @@ class OpenAIClient:
             limit = f"{self.config.timeout:g} s"
             raise RequestFailed(f"no answer within the timeout of {limit}") from exc
         except openai.APIConnectionError as exc:
-            reason = f"cannot connect to {self.base_url} ({exc.__cause__ or exc})"
-            raise RequestFailed(self.blank(reason), connection=True) from exc
+            import httpx2 as httpx
+
+            # Refused or unresolvable: the server cannot be used. Dropped after connecting
+            # (a reset, a proxy that hangs up): only this request failed.
+            refused = isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
+            if refused:
+                reason = f"cannot connect to {self.base_url} ({exc.__cause__ or exc})"
+            else:
+                reason = f"the connection to {self.base_url} was dropped ({exc.__cause__ or exc})"
+            raise RequestFailed(self.blank(reason), connection=refused) from exc
         except openai.APIStatusError as exc:
             message = self.blank(error_text(exc))
             raise status_error(exc.status_code, message, has_format) from exc

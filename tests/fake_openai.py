@@ -61,6 +61,7 @@ class Reply:
     raw: str | None = None
     content_type: str = "application/json"
     trickle: float = 0.0
+    drop: bool = False  # hang up without answering, as a reset or a dying proxy does
 
 
 def post_text(body: dict[str, Any]) -> str:
@@ -197,6 +198,8 @@ class FakeOpenAI:
         if reply.status != 200:
             return reply.status, reply.headers, {"error": {"message": reply.error, "type": "x"}}
         headers = {**reply.headers, "Content-Type": reply.content_type}
+        if reply.drop:
+            return 0, {}, {}
         if reply.trickle:
             headers["X-Trickle"] = str(reply.trickle)
         if reply.raw is not None:
@@ -265,6 +268,9 @@ class FakeOpenAI:
                 pass
 
             def _send(self, status: int, headers: dict[str, str], body: dict[str, Any]) -> None:
+                if status == 0:  # drop the connection, send nothing
+                    self.close_connection = True
+                    return
                 headers = dict(headers)
                 raw = headers.pop("X-Raw", None)
                 trickle = float(headers.pop("X-Trickle", 0) or 0)

@@ -131,6 +131,16 @@ def test_a_reply_that_is_not_json_fails_only_its_post(fake: FakeOpenAI, tmp_path
     assert "2 of 4 posts failed" in result.stderr
 
 
+def test_a_dropped_connection_fails_only_its_post(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.on("номер 1 ", Reply(drop=True), repeat=True)
+    result = _cli("build", _posts(tmp_path, 3), "--base-url", fake.url, "--max-retries", "1")
+    assert result.exit_code == 3, result.output
+    assert "3 posts → 2 notes" in result.stdout
+    [failure] = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
+    assert "was dropped" in failure
+    assert fake.count == 2 + 2  # the dropped post was tried twice, the others once
+
+
 def test_a_reply_with_no_cards_is_counted(fake: FakeOpenAI, tmp_path: Path) -> None:
     empty = json.dumps({"topic": "Kafka", "key_facts": [], "cards": []})
     fake.on("номер 0 ", Reply(content=empty), repeat=True)
