@@ -99,7 +99,7 @@ class Cache(SQLiteFile):
     """Responses by key in an SQLite file; open it with `with Cache(path) as cache:`.
 
     The cache is disposable: a file SQLite cannot read is set aside as
-    `<name>.corrupt-<time>` and a new one begun, with `notice` saying so; a page that
+    `<name>.corrupt-<time>` and a new one begun, with a notice saying so; a page that
     turns out damaged later reads as a miss. (The ledger is never treated so.)
     """
 
@@ -117,10 +117,15 @@ class Cache(SQLiteFile):
     )
 
     def __init__(self, path: str | Path) -> None:
-        self.notice: str | None = None
+        self.notices: list[str] = []  # what the user should know of the cache this run
+        self._unwritable = False
         try:
             super().__init__(path)
-            self._read("PRAGMA quick_check")
+            rows = self._read("PRAGMA quick_check")
+            if rows != [("ok",)]:
+                problem = rows[0][0] if rows else "no answer to an integrity check"
+                damaged = sqlite3.DatabaseError(problem)
+                raise CacheError(f"{self.path}: the cache is damaged ({problem})") from damaged
         except CacheError as exc:
             if not is_damaged(exc):
                 raise
@@ -135,7 +140,7 @@ class Cache(SQLiteFile):
                     f"{self.path}: cannot set the damaged cache aside ({err})"
                 ) from err
             super().__init__(path)
-            self.notice = (
+            self.notices.append(
                 f"the cache {self.path} could not be read ({exc.__cause__}); set it aside as "
                 f"{aside.name} and started a new one, so earlier answers are asked for again"
             )
@@ -150,12 +155,20 @@ class Cache(SQLiteFile):
         return str(rows[0][0]) if rows else None
 
     def remember(self, name: str, value: str) -> None:
+        self._write("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value))
+
+    def _write(self, sql: str, args: tuple[Any, ...]) -> None:
+        """Run one write. The cache is disposable: one that cannot take more (a damaged
+        page, a full disk) stops being written, once, with a notice; the build goes on."""
+        if self._unwritable:
+            return
         try:
-            self._db.execute(
-                "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value)
-            )
+            self._db.execute(sql, args)
         except sqlite3.Error as exc:
-            raise CacheError(f"{self.path}: cannot write the cache ({exc})") from exc
+            self._unwritable = True
+            self.notices.append(
+                f"{self.path}: cannot write the cache ({exc}); later answers are not cached"
+            )
 
     def get(self, key: str) -> CachedResponse | None:
         """The stored response for `key`, or None."""
@@ -183,24 +196,21 @@ class Cache(SQLiteFile):
 
     def put(self, key: str, value: CachedResponse, response: str | None = None) -> None:
         """Store a response and commit at once; `response` is the server's raw JSON body."""
-        try:
-            self._db.execute(
-                "INSERT OR REPLACE INTO responses (key, content, response, tokens_in,"
-                " tokens_out, model, mode, post_id, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key,
-                    value.content,
-                    response,
-                    value.tokens_in,
-                    value.tokens_out,
-                    value.model,
-                    value.mode,
-                    value.post_id,
-                    time.time(),
-                ),
-            )
-        except sqlite3.Error as exc:
-            raise CacheError(f"{self.path}: cannot write the cache ({exc})") from exc
+        self._write(
+            "INSERT OR REPLACE INTO responses (key, content, response, tokens_in,"
+            " tokens_out, model, mode, post_id, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                value.content,
+                response,
+                value.tokens_in,
+                value.tokens_out,
+                value.model,
+                value.mode,
+                value.post_id,
+                time.time(),
+            ),
+        )
 
     def __len__(self) -> int:
         return int(self._read("SELECT COUNT(*) FROM responses")[0][0])

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -150,15 +151,8 @@ class OpenAIClient:
         if self._async is None:
             import openai  # imported here: the offline path should not pay for it
 
-            async def counted(request: Any) -> None:
-                self._count(request.url.path)
-
-            http = openai.DefaultAsyncHttpxClient(
-                event_hooks={"request": [counted]},
-                transport=_deadline_transport(
-                    self.config.timeout, openai.DEFAULT_CONNECTION_LIMITS
-                ),
-            )
+            hooks = _deadline_hooks(self.config.timeout, self._count, asynchronous=True)
+            http = openai.DefaultAsyncHttpxClient(event_hooks=hooks)
             self._async = openai.AsyncOpenAI(**self._options(), http_client=http)
         return self._async
 
@@ -166,10 +160,8 @@ class OpenAIClient:
         if self._sync is None:
             import openai
 
-            def counted(request: Any) -> None:
-                self._count(request.url.path)
-
-            http = openai.DefaultHttpxClient(event_hooks={"request": [counted]})
+            hooks = _deadline_hooks(self.config.timeout, self._count, asynchronous=False)
+            http = openai.DefaultHttpxClient(event_hooks=hooks)
             self._sync = openai.OpenAI(**self._options(), http_client=http)
         return self._sync
 
@@ -208,20 +200,27 @@ class OpenAIClient:
         return vectors
 
     def _reply(self, data: Any) -> ChatReply:
+        """The reply in a chat-completions body; any other shape is this request's failure."""
         if not isinstance(data, dict):
             raise RequestFailed("the server's answer is not a JSON object")
-        choices = data.get("choices") or []
-        if not choices:
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise RequestFailed("the server answered with no choices")
-        choice = choices[0] or {}
-        message = choice.get("message") or {}
-        usage = data.get("usage") or {}
+        choice = choices[0]
+        message = choice.get("message")
+        if not isinstance(message, dict):
+            raise RequestFailed("the server's choice holds no message")
+        usage = data.get("usage")
+        if not isinstance(usage, dict):
+            usage = {}
+        content, refusal = message.get("content"), message.get("refusal")
+        finish = choice.get("finish_reason")
         return ChatReply(
-            content=message.get("content") or "",
-            finish_reason=choice.get("finish_reason"),
-            refusal=message.get("refusal"),
-            tokens_in=int(usage.get("prompt_tokens") or 0),
-            tokens_out=int(usage.get("completion_tokens") or 0),
+            content=content if isinstance(content, str) else "",
+            finish_reason=finish if isinstance(finish, str) else None,
+            refusal=refusal if isinstance(refusal, str) else None,
+            tokens_in=_count(usage.get("prompt_tokens")),
+            tokens_out=_count(usage.get("completion_tokens")),
             raw=json.dumps(data, ensure_ascii=False),
         )
 
@@ -269,49 +268,81 @@ class OpenAIClient:
             self._sync = None
 
 
-def _deadline_transport(seconds: float, limits: Any) -> Any:
-    """An HTTP transport that gives each response `seconds` from the request to its last
-    byte. The SDK's timeout bounds each wait for a byte, so a body trickling in could take
-    forever; past the deadline this raises the same ReadTimeout, which the SDK retries."""
+def _deadline_hooks(seconds: float, count: Any, *, asynchronous: bool) -> dict[str, list[Any]]:
+    """httpx event hooks that count each request sent and give each response `seconds`
+    from its request to its last byte.
+
+    The SDK's timeout bounds each wait for a byte, so a body trickling in could take
+    forever; past the deadline the body raises the ReadTimeout a slow read would, which
+    the SDK retries. Hooks, unlike a transport of our own, leave the proxies of the
+    environment (HTTPS_PROXY) in place.
+    """
     import httpx2 as httpx
 
-    class Body(httpx.AsyncByteStream):
-        def __init__(self, inner: Any, deadline: float, request: Any) -> None:
-            self.inner, self.deadline, self.request = inner, deadline, request
+    key = "flashgen.deadline"
+
+    def late(request: Any) -> Any:
+        return httpx.ReadTimeout(f"the response took over {seconds:g} s", request=request)
+
+    class AsyncBody(httpx.AsyncByteStream):
+        def __init__(self, inner: Any, request: Any) -> None:
+            self.inner, self.request = inner, request
 
         async def __aiter__(self) -> Any:
             chunks = self.inner.__aiter__()
             while True:
                 # timeout_at costs a timer, not a task as wait_for does: it runs per chunk.
                 try:
-                    async with asyncio.timeout_at(self.deadline):
+                    async with asyncio.timeout_at(self.request.extensions[key]):
                         chunk = await chunks.__anext__()
                 except StopAsyncIteration:
                     return
                 except TimeoutError:
-                    raise httpx.ReadTimeout(
-                        f"the response took over {seconds:g} s", request=self.request
-                    ) from None
+                    raise late(self.request) from None
                 yield chunk
 
         async def aclose(self) -> None:
             await self.inner.aclose()
 
-    class Deadline(httpx.AsyncHTTPTransport):
-        async def handle_async_request(self, request: Any) -> Any:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + seconds
-            try:
-                async with asyncio.timeout_at(deadline):
-                    response = await super().handle_async_request(request)
-            except TimeoutError:
-                raise httpx.ReadTimeout(
-                    f"no answer within {seconds:g} s", request=request
-                ) from None
-            response.stream = Body(response.stream, deadline, request)
-            return response
+    class SyncBody(httpx.SyncByteStream):
+        def __init__(self, inner: Any, request: Any) -> None:
+            self.inner, self.request = inner, request
 
-    return Deadline(limits=limits)
+        def __iter__(self) -> Any:
+            # A blocking read cannot be cut short; each is bounded by the read timeout, and
+            # the deadline is checked between them.
+            for chunk in self.inner:
+                if time.monotonic() > self.request.extensions[key]:
+                    raise late(self.request)
+                yield chunk
+
+        def close(self) -> None:
+            self.inner.close()
+
+    if asynchronous:
+
+        async def started(request: Any) -> None:
+            count(request.url.path)
+            request.extensions[key] = asyncio.get_running_loop().time() + seconds
+
+        async def answered(response: Any) -> None:
+            response.stream = AsyncBody(response.stream, response.request)
+
+        return {"request": [started], "response": [answered]}
+
+    def started_sync(request: Any) -> None:
+        count(request.url.path)
+        request.extensions[key] = time.monotonic() + seconds
+
+    def answered_sync(response: Any) -> None:
+        response.stream = SyncBody(response.stream, response.request)
+
+    return {"request": [started_sync], "response": [answered_sync]}
+
+
+def _count(value: Any) -> int:
+    """A token count as a server reports it, or 0 when it is not a whole number."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def status_error(status: int, message: str, has_format: bool) -> LLMError:

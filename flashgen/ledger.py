@@ -259,25 +259,31 @@ def _kept_share(old: list[str], new: list[str], template: set[str]) -> float:
     return kept / total
 
 
-def match_edits(fresh: Sequence[Post], gone: Sequence[Post]) -> dict[str, str]:
+def match_edits(
+    fresh: Sequence[Post],
+    gone: Sequence[Post],
+    now: Sequence[Post] = (),
+    before: Sequence[Post] = (),
+) -> dict[str, str]:
     """Id of a fresh post → id of the gone post it is an edit of, one to one.
 
     Only posts whose id is their text (those with a `source`) can be edits, and only of a
-    post of the same file and channel whose own lines they mostly keep (KEPT_LINES).
-    Closest pairs first (ties by input order and id); prefix filtering on words finds the
-    candidates without comparing every pair.
+    post of the same file and channel whose own lines they mostly keep (KEPT_LINES). A
+    line that two posts of one file share, among the inputs `now` (the fresh included) or
+    among the posts remembered `before` (the gone included), is a template's — a heading,
+    a signature, a field name — and no evidence. Closest pairs first (ties by input order
+    and id); prefix filtering on words finds the candidates without comparing every pair.
     """
     fresh = [post for post in fresh if post.source is not None]
     gone = [post for post in gone if post.source is not None]
     if not fresh or not gone:
         return {}
     lines = {id(post): _lines(post.text) for post in (*fresh, *gone)}
-    # A line that two posts of one side share is a template's (a signature, a heading).
     template: dict[str | None, set[str]] = defaultdict(set)
-    for side in (fresh, gone):
+    for side in ((*fresh, *now), (*gone, *before)):
         seen: Counter[tuple[str | None, str]] = Counter()
-        for post in side:
-            seen.update((post.source, line) for line in set(lines[id(post)]))
+        for post in {p.id: p for p in side if p.source is not None}.values():
+            seen.update((post.source, line) for line in set(_lines(post.text)))
         for (source, line), count in seen.items():
             if count > 1:
                 template[source].add(line)
@@ -371,9 +377,10 @@ class Ledger(SQLiteFile):
 
     def check(self) -> None:
         """Read the whole file once: a damaged page shows now, not halfway through a build."""
-        [(verdict,)] = self._query("PRAGMA quick_check")
-        if verdict != "ok":
-            raise LedgerDamaged(f"{self.path}: the ledger is damaged ({verdict})")
+        rows = self._query("PRAGMA quick_check")
+        if rows != [("ok",)]:
+            problem = rows[0][0] if rows else "no answer to an integrity check"
+            raise LedgerDamaged(f"{self.path}: the ledger is damaged ({problem})")
 
     def entries(self, post_ids: Iterable[str]) -> list[Entry]:
         """Every card issued so far for these posts, in a stable order."""
@@ -403,10 +410,9 @@ class Ledger(SQLiteFile):
                 "SELECT post_id, channel, source, text FROM posts"
                 " WHERE source IS NOT NULL ORDER BY post_id"
             )
-            vanished = [
-                Post(id=i, channel=c, source=src, text=t) for i, c, src, t in rows if i in gone
-            ]
-            self._edits = match_edits(fresh, vanished)
+            remembered = [Post(id=i, channel=c, source=src, text=t) for i, c, src, t in rows]
+            vanished = [post for post in remembered if post.id in gone]
+            self._edits = match_edits(fresh, vanished, list(posts.values()), remembered)
         for new_id, old_id in sorted(self._edits.items()):
             out += [dataclasses.replace(e, post_id=new_id) for e in self.entries([old_id])]
         return out
@@ -415,20 +421,23 @@ class Ledger(SQLiteFile):
         """Record the cards a written package holds and their posts, in one transaction."""
         entries = list(entries)
         with_cards = {entry.post_id for entry in entries}
-        moved = [(old,) for new, old in self._edits.items() if new in with_cards]
+        moved = [(new, old) for new, old in self._edits.items() if new in with_cards]
         self._write(entries, [p for p in posts if p.id in with_cards], moved)
 
     def seed(self, entries: Iterable[Entry], posts: Iterable[Post] = ()) -> None:
         """Fill the ledger from what an earlier ledger or package remembers."""
         self._write(list(entries), list(posts), [])
 
-    def _write(self, entries: list[Entry], posts: list[Post], moved: list[tuple[str]]) -> None:
+    def _write(self, entries: list[Entry], posts: list[Post], moved: list[tuple[str, str]]) -> None:
         try:
             with self._db:
                 self._db.execute("BEGIN")
-                # The cards of an edited post now live under its new id.
-                self._db.executemany("DELETE FROM issued WHERE post_id = ?", moved)
-                self._db.executemany("DELETE FROM posts WHERE post_id = ?", moved)
+                # The cards of an edited post now live under its new id, those no card
+                # took as well: they stay known (stale), and an edit undone finds them.
+                self._db.executemany("UPDATE issued SET post_id = ? WHERE post_id = ?", moved)
+                self._db.executemany(
+                    "DELETE FROM posts WHERE post_id = ?", [(old,) for _, old in moved]
+                )
                 self._db.executemany(
                     "INSERT OR REPLACE INTO posts (post_id, channel, source, text)"
                     " VALUES (?, ?, ?, ?)",
@@ -476,6 +485,20 @@ def legacy_entries(cache: Path) -> tuple[list[Entry], list[Post]]:
         for post, guid, kind, question, answers, digest, changed in sorted(rows)
     }
     return list(entries.values()), [Post(id=i, channel=c, text=t) for i, c, t in posts]
+
+
+def _forget_legacy(cache: Path) -> None:
+    """Drop an earlier version's ledger tables from the cache, once carried over."""
+    try:
+        db = sqlite3.connect(cache)
+        try:
+            with db:
+                db.execute("DROP TABLE IF EXISTS issued")
+                db.execute("DROP TABLE IF EXISTS posts")
+        finally:
+            db.close()
+    except sqlite3.Error:
+        pass  # a cache that cannot be written keeps them; the ledger now has them
 
 
 def _aside(path: Path) -> Path:
@@ -532,8 +555,11 @@ def open_ledger(
     if len(book):
         return book, None
     entries, posts = legacy_entries(legacy) if legacy is not None else ([], [])
-    if entries:
+    if entries and legacy is not None:
         book.seed(entries, posts)
+        # Moved, not copied: a later lost ledger is re-seeded from the packages, which are
+        # newer than these rows.
+        _forget_legacy(legacy)
         return book, f"moved the ledger of {len(entries)} issued notes from {legacy} to {path}"
     if packages is not None:
         entries, posts, where = packages()

@@ -24,8 +24,8 @@ class Post(BaseModel):
     url: str | None = None
     text: str = Field(min_length=1)
     links: tuple[str, ...] = ()
-    # The input file of a post whose id is its content (pasted text), as named below the
-    # input given: an edit changes such a post's id, and is looked for in its own file only
+    # The input file of a post whose id is its content (pasted text), as the user named
+    # it: an edit changes such a post's id, and is looked for in its own file only
     # (flashgen.ledger). Not part of what `flashgen posts` shows.
     source: str | None = Field(default=None, exclude=True)
 

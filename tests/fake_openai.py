@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 from flashgen.client import ChatReply, ChatRequest
 from flashgen.errors import ModeRejected, RequestFailed
@@ -132,6 +133,7 @@ class FakeOpenAI:
         # Requests past the first `hold_after` wait until `release` is set: a test can
         # know that requests are in flight, whatever the machine's speed.
         self.hold_after: int | None = None
+        self.proxied = 0  # requests that came as to a proxy (an absolute URL)
         self.held = 0
         self.release = threading.Event()
         self._server = _Server(("127.0.0.1", 0), self._handler())
@@ -290,8 +292,16 @@ class FakeOpenAI:
                     self.wfile.flush()
                     time.sleep(trickle)
 
+            def _route(self) -> str:
+                # As a proxy is asked, the path may be a whole URL: its path is the route.
+                path = urlsplit(self.path).path if "://" in self.path else self.path
+                if "://" in self.path:
+                    with fake._lock:
+                        fake.proxied += 1
+                return path.rstrip("/")
+
             def do_GET(self) -> None:
-                if self.path.rstrip("/") == "/v1/models":
+                if self._route() == "/v1/models":
                     self._send(200, {}, {"object": "list", "data": [{"id": "fake"}]})
                 else:
                     self._send(404, {}, {"error": {"message": "not found"}})
@@ -299,10 +309,10 @@ class FakeOpenAI:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
-                if self.path.rstrip("/") == "/v1/embeddings":
+                if self._route() == "/v1/embeddings":
                     self._send(*fake.embed(json.loads(raw)))
                     return
-                if self.path.rstrip("/") != "/v1/chat/completions":
+                if self._route() != "/v1/chat/completions":
                     self._send(404, {}, {"error": {"message": f"no route {self.path}"}})
                     return
                 body = json.loads(raw)

@@ -378,3 +378,51 @@ def test_an_export_of_only_unread_chats_names_them_and_the_chat_option(tmp_path:
     [line] = result.output.strip().splitlines()
     assert '"Рабочий чат"' in line and '--chat "Рабочий чат"' in line
     assert _cli("build", path, "--chat", "Рабочий чат").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"choices": ["x"]}',
+        '{"choices": {"0": {}}}',
+        '{"choices": [{"message": {"content": 5}}], "usage": {"prompt_tokens": "n/a"}}',
+        '{"choices": [{"message": null}]}',
+        "[1, 2, 3]",
+    ],
+)
+def test_a_reply_of_the_wrong_shape_fails_only_its_post(
+    fake: FakeOpenAI, tmp_path: Path, body: str
+) -> None:
+    fake.on("номер 1 ", Reply(raw=body), repeat=True)
+    result = _cli("build", _posts(tmp_path, 3), "--base-url", fake.url, "--max-retries", "0")
+    assert result.exit_code == 3, result.output
+    assert "3 posts → 2 notes" in result.stdout and "Traceback" not in result.output
+
+
+def test_requests_go_through_the_proxy_of_the_environment(
+    fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server stands in for a proxy: the host named in the base URL does not exist.
+    monkeypatch.setenv("HTTP_PROXY", fake.url.removesuffix("/v1"))
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    result = _cli("build", _posts(tmp_path, 2), "--base-url", "http://flashgen.invalid/v1")
+    assert result.exit_code == 0, result.output
+    assert "2 posts → 2 notes" in result.stdout and fake.proxied > 0
+
+
+def test_a_cache_with_a_damaged_page_never_stops_the_build(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    source = _posts(tmp_path, 60)
+    assert _cli("build", source, "--base-url", fake.url).exit_code == 0
+    cache = Path(".flashgen/cache.sqlite")
+    data = bytearray(cache.read_bytes())
+    assert len(data) > 6 * 4096
+    data[3 * 4096 : 5 * 4096] = bytes(random.Random(5).randrange(256) for _ in range(2 * 4096))
+    cache.write_bytes(bytes(data))
+    for suffix in ("-wal", "-shm"):
+        Path(f"{cache}{suffix}").unlink(missing_ok=True)
+    result = _cli("build", _posts(tmp_path, 61), "--base-url", fake.url)
+    assert result.exit_code == 0, result.output
+    assert "61 posts → 61 notes" in result.stdout

@@ -416,3 +416,63 @@ def test_the_ledger_lives_where_ledger_says_and_no_cache_leaves_it(tmp_path: Pat
     assert runner.invoke(main, argv).exit_code == 0
     with Ledger("notes.sqlite") as book:
         assert len(book) == issued
+
+
+def test_one_ad_replaced_in_a_file_of_one_template_takes_no_note(tmp_path: Path) -> None:
+    """Only one post of the file changed: the template is still told by the file's others."""
+    source = pasted(tmp_path / "ads.txt", _job_ads("январь", JANUARY), channel="Вакансии")
+    runner = CliRunner()
+    assert runner.invoke(main, ["build", str(source), "--out", "one"]).exit_code == 0
+    before = dict(_notes(tmp_path / "one" / "flashgen.apkg", tmp_path))
+    replaced = [("Data Engineer", "Сбер", "от 320 000 ₽"), *JANUARY[1:]]
+    pasted(source, _job_ads("январь", replaced), channel="Вакансии")
+    assert runner.invoke(main, ["build", str(source), "--out", "two"]).exit_code == 0
+    after = dict(_notes(tmp_path / "two" / "flashgen.apkg", tmp_path))
+    yandex = {g for g, q in before.items() if "Яндекс" in q}
+    sber = {g for g, q in after.items() if "Сбер" in q}
+    assert yandex and sber and not yandex & sber
+    # The other two ads are the same posts: their own notes are as they were.
+    kept = {g for g, q in before.items() if "Ozon" in q or "Авито" in q}
+    assert kept and kept <= set(after)
+
+
+def test_files_of_one_name_in_two_folders_are_two_files(tmp_path: Path) -> None:
+    for month, ads in (("jan", JANUARY[:1]), ("feb", FEBRUARY[:1])):
+        (tmp_path / month).mkdir()
+        pasted(tmp_path / month / "ads.txt", _job_ads(month, ads), channel="Вакансии")
+    runner = CliRunner()
+    jan = runner.invoke(main, ["build", str(tmp_path / "jan" / "ads.txt"), "--out", "one"])
+    feb = runner.invoke(main, ["build", str(tmp_path / "feb" / "ads.txt"), "--out", "two"])
+    assert jan.exit_code == feb.exit_code == 0
+    first = {g for g, _ in _notes(tmp_path / "one" / "flashgen.apkg", tmp_path)}
+    second = {g for g, _ in _notes(tmp_path / "two" / "flashgen.apkg", tmp_path)}
+    assert first and second and not first & second
+
+
+def test_a_ledger_with_a_damaged_page_is_re_seeded(tmp_path: Path, col: Collection) -> None:
+    posts = [
+        f"Параметр alpha_{i} по умолчанию равен {i + 7} единицам. Его меняют редко."
+        for i in range(60)
+    ]
+    source = pasted(tmp_path / "posts.txt", posts)
+    runner = CliRunner()
+    assert runner.invoke(main, ["build", str(source)]).exit_code == 0
+    added = len(import_package(col, Path("decks/flashgen.apkg")).new)
+    ledger = Path(".flashgen/ledger.sqlite")
+    data = bytearray(ledger.read_bytes())
+    assert len(data) > 4 * 4096  # pages past the header
+    data[2 * 4096 : 3 * 4096] = bytes(random.Random(3).randrange(256) for _ in range(4096))
+    ledger.write_bytes(bytes(data))
+    result = runner.invoke(main, ["build", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "damaged" in result.stderr and "re-seeded" in result.stderr
+    assert len(import_package(col, Path("decks/flashgen.apkg")).new) == 0
+    assert col.note_count() == added
+
+
+def test_the_earlier_ledger_is_moved_once_not_copied(fake: FakeOpenAI, tmp_path: Path) -> None:
+    test_the_ledger_of_earlier_versions_moves_out_of_the_cache(fake, tmp_path)
+    tables = sqlite3.connect(".flashgen/cache.sqlite").execute(
+        "select name from sqlite_master where type = 'table'"
+    )
+    assert "issued" not in {name for (name,) in tables}

@@ -360,7 +360,6 @@ def generate_llm(
         raise LLMError("the generator is offline: no model to ask")
     cache = Cache(config.cache) if config.cache is not None else None
     sent = chat.chat_requests
-    notice = cache.notice if cache is not None else None
 
     async def main() -> LLMRun:
         try:
@@ -374,6 +373,8 @@ def generate_llm(
         # a loop the caller had set.
         with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
             run = runner.run(main())
+        if cache is not None:
+            run.notices[:0] = cache.notices
     finally:
         if cache is not None:
             cache.close()
@@ -381,6 +382,4 @@ def generate_llm(
             chat.close()
     # What the server saw: the client's own retries of 429, 5xx and timeouts included.
     run.requests = chat.chat_requests - sent
-    if notice:
-        run.notices.insert(0, notice)
     return run

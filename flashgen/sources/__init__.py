@@ -108,8 +108,9 @@ def iter_posts(paths: Iterable[str | Path], options: ReadOptions | None = None) 
     for index, root, path in _files(inputs):
         ctx.root = root
         before = set(ctx.chats_skipped)
-        # Named below the folder given, so a moved folder keeps its posts' files.
-        name = path.relative_to(root).as_posix() if root is not None else path.name
+        # The file as the user named it (a folder's files below that folder's name): two
+        # files of one name in two folders are two files.
+        name = path.as_posix()
         for raw in _raw_posts(path, ctx):
             post = clean(raw, name)
             if post is None:
