@@ -426,3 +426,12 @@ def test_a_cache_with_a_damaged_page_never_stops_the_build(
     result = _cli("build", _posts(tmp_path, 61), "--base-url", fake.url)
     assert result.exit_code == 0, result.output
     assert "61 posts → 61 notes" in result.stdout
+
+
+def test_a_refusal_is_re_asked_then_fails_only_its_post(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.on("номер 2 ", Reply(refusal="I can't help with that"), repeat=True)
+    result = _cli("build", _posts(tmp_path, 3), "--base-url", fake.url, "--reasks", "1")
+    assert result.exit_code == 3, result.output
+    [failure] = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
+    assert "refused" in failure and "(gave up after 2 attempts)" in failure
+    assert "3 posts → 2 notes" in result.stdout
