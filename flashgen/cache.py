@@ -14,6 +14,8 @@ import hashlib
 import json
 import sqlite3
 import time
+from array import array
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -36,6 +38,9 @@ class CachedResponse(BaseModel):
     model: str = ""
     mode: str = ""
     post_id: str = ""
+
+
+_CHECKED: set[Path] = set()
 
 
 def is_damaged(exc: BaseException) -> bool:
@@ -114,6 +119,9 @@ class Cache(SQLiteFile):
         " model TEXT NOT NULL DEFAULT '', mode TEXT NOT NULL DEFAULT '',"
         " post_id TEXT NOT NULL DEFAULT '', created REAL NOT NULL)",
         "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        # Vectors as the server gave them (float64, so a cached rebuild compares exactly
+        # what a cold build compared), by model and text.
+        "CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL)",
     )
 
     def __init__(self, path: str | Path) -> None:
@@ -121,7 +129,10 @@ class Cache(SQLiteFile):
         self._unwritable = False
         try:
             super().__init__(path)
-            rows = self._read("PRAGMA quick_check")
+            # Checked once a process: a build opens its cache for answers, topics and
+            # embeddings, and a check reads the whole file.
+            rows = [("ok",)] if self.path in _CHECKED else self._read("PRAGMA quick_check")
+            _CHECKED.add(self.path)
             if rows != [("ok",)]:
                 problem = rows[0][0] if rows else "no answer to an integrity check"
                 damaged = sqlite3.DatabaseError(problem)
@@ -151,7 +162,12 @@ class Cache(SQLiteFile):
 
     def setting(self, name: str) -> str | None:
         """A remembered fact about a server, such as the structured-output mode it accepts."""
-        rows = self._read("SELECT value FROM settings WHERE name = ?", (name,))
+        try:
+            rows = self._read("SELECT value FROM settings WHERE name = ?", (name,))
+        except CacheError as exc:
+            if not is_damaged(exc):
+                raise
+            return None  # a damaged page: as if never remembered
         return str(rows[0][0]) if rows else None
 
     def remember(self, name: str, value: str) -> None:
@@ -211,6 +227,41 @@ class Cache(SQLiteFile):
                 time.time(),
             ),
         )
+
+    def vectors(self, keys: Sequence[str]) -> dict[str, list[float]]:
+        """The stored embeddings among `keys`; a damaged page reads as none."""
+        found: dict[str, list[float]] = {}
+        for start in range(0, len(keys), 500):
+            batch = list(keys[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            try:
+                rows = self._read(
+                    f"SELECT key, vector FROM embeddings WHERE key IN ({marks})", tuple(batch)
+                )
+            except CacheError as exc:
+                if not is_damaged(exc):
+                    raise
+                return found
+            for key, blob in rows:
+                found[key] = array("d", blob).tolist()
+        return found
+
+    def put_vectors(self, vectors: dict[str, list[float]]) -> None:
+        """Store embeddings by key, in one transaction."""
+        if self._unwritable or not vectors:
+            return
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO embeddings (key, vector) VALUES (?, ?)",
+                    [(key, array("d", vector).tobytes()) for key, vector in vectors.items()],
+                )
+        except sqlite3.Error as exc:
+            self._unwritable = True
+            self.notices.append(
+                f"{self.path}: cannot write the cache ({exc}); later answers are not cached"
+            )
 
     def __len__(self) -> int:
         return int(self._read("SELECT COUNT(*) FROM responses")[0][0])

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from flashgen.cache import Cache
 from flashgen.check import (
     Checker,
     Rejection,
@@ -132,13 +133,18 @@ def _run(
     checks: CheckConfig,
 ) -> Run:
     checker = Checker(posts, checks)
+    notices: list[str] = []
+    if client is not None and generator is not None and generator.cache is not None:
+        # Vetted here, before the embeddings probe opens it in its thread: a damaged cache
+        # is set aside once, and said so once.
+        with Cache(generator.cache) as cache:
+            notices += cache.notices
     probe = None
     if client is not None and generator is not None:
         # Whether the server embeds is asked while it writes the cards, not after.
         model = checks.embedding_model or generator.model
         where = generator.base_url or "api.openai.com"
-        probe = _Background(make_embedder, client, model, where)
-    notices: list[str] = []
+        probe = _Background(make_embedder, client, model, where, generator.cache)
     # Each post's cards are checked while the model answers the others.
     cards, generation = _generate(posts, generator, client, progress, checker.add, notices)
     embed = None
@@ -368,7 +374,9 @@ def check_file(
     with model_client(generator, client) as chat:
         embed = None
         if chat is not None and generator is not None:
-            embed, _ = make_embedder(chat, checks.embedding_model or generator.model)
+            model = checks.embedding_model or generator.model
+            where = generator.base_url or "api.openai.com"
+            embed, _ = make_embedder(chat, model, where, generator.cache)
         return check_card_fields(posts, fields, checks, embed)
 
 

@@ -435,3 +435,24 @@ def test_a_refusal_is_re_asked_then_fails_only_its_post(fake: FakeOpenAI, tmp_pa
     [failure] = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
     assert "refused" in failure and "(gave up after 2 attempts)" in failure
     assert "3 posts → 2 notes" in result.stdout
+
+
+@pytest.mark.parametrize("embeds", [True, False], ids=["embeds", "no-embeddings"])
+def test_an_unchanged_rebuild_asks_the_server_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embeds: bool
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    source = _posts(tmp_path, 5)
+    with FakeOpenAI(embeddings=embeds) as fake:
+        cold = _cli("build", source, "--base-url", fake.url, "--out", "cold")
+        assert cold.exit_code == 0, cold.output
+        assert fake.count == 5 and fake.embedding_count >= 1
+        fake.reset()
+        again = _cli("build", source, "--base-url", fake.url, "--out", "again")
+        assert again.exit_code == 0, again.output
+        # Answers, the probe and the vectors all come from the cache.
+        assert fake.count == 0 and fake.embedding_count == 0
+    packages = [Path(d) / "flashgen.apkg" for d in ("cold", "again")]
+    assert packages[0].read_bytes() == packages[1].read_bytes()
+    if not embeds:
+        assert "offers no embeddings" in again.stderr  # said again, without asking again

@@ -7,40 +7,110 @@ the caller shows the one-line notice. The client blanks the API key out of every
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
+from flashgen.cache import Cache, cache_key
 from flashgen.check.dedup import Embedder
 from flashgen.client import ModelClient
-from flashgen.errors import EmbeddingError, LLMError
+from flashgen.errors import CacheError, EmbeddingError, LLMError, RequestFailed
 
 BATCH = 256  # texts per request
 _PROBE = "flashgen"
 
 
 def make_embedder(
-    client: ModelClient | None, model: str, where: str = "the server"
+    client: ModelClient | None,
+    model: str,
+    where: str = "the server",
+    cache: Path | None = None,
 ) -> tuple[Embedder | None, str | None]:
     """(embedder, notice): an embedder over the client's embeddings, or None and why not.
 
-    With no client (offline) the answer is (None, None): no server, nothing to say.
+    With a `cache`, vectors are kept by server, model and text, and so is whether the
+    server embeds at all: an unchanged rebuild asks the server nothing. With no client
+    (offline) the answer is (None, None): no server, nothing to say.
     """
     if client is None:
         return None, None
-    try:
-        size = len(client.embed(model, [_PROBE])[0])
-    except LLMError as exc:
-        return None, f"{where} offers no embeddings ({exc}); near-duplicates found by shingles"
+    probe = f"embeds {where} {model}"
+    remembered = _setting(cache, probe)
+    if remembered is not None and remembered.startswith("no "):
+        return None, remembered.removeprefix("no ")
+    if remembered is not None:
+        size = int(remembered)
+    else:
+        try:
+            size = len(client.embed(model, [_PROBE])[0])
+        except LLMError as exc:
+            notice = f"{where} offers no embeddings ({exc}); near-duplicates found by shingles"
+            # An answer the server gave is kept; a connection that failed may work next time.
+            if not isinstance(exc, RequestFailed) or exc.reason.startswith("HTTP "):
+                _remember(cache, probe, f"no {notice}")
+            return None, notice
+        _remember(cache, probe, str(size))
 
-    cache: dict[str, list[float]] = {}
+    memo: dict[str, list[float]] = {}
+
+    def key(text: str) -> str:
+        return "embedding:" + cache_key({"where": where, "model": model, "text": text})
 
     def embed(texts: list[str]) -> list[list[float]]:
         # Blank texts are refused by OpenAI and have no meaning to compare: zero vectors.
-        missing = [t for t in dict.fromkeys(texts) if t not in cache and t.strip()]
-        for start in range(0, len(missing), BATCH):
-            batch = missing[start : start + BATCH]
-            try:
-                vectors = client.embed(model, batch)
-            except LLMError as exc:
-                raise EmbeddingError(f"embeddings from {where} failed: {exc}") from exc
-            cache.update(zip(batch, vectors, strict=True))
-        return [cache[t] if t.strip() else [0.0] * size for t in texts]
+        missing = [t for t in dict.fromkeys(texts) if t not in memo and t.strip()]
+        if missing and cache is not None:
+            found = _stored_vectors(cache, [key(t) for t in missing])
+            for text in missing:
+                if key(text) in found:
+                    memo[text] = found[key(text)]
+            missing = [t for t in missing if t not in memo]
+        fresh: dict[str, list[float]] = {}
+        try:
+            for start in range(0, len(missing), BATCH):
+                batch = missing[start : start + BATCH]
+                try:
+                    vectors = client.embed(model, batch)
+                except LLMError as exc:
+                    raise EmbeddingError(f"embeddings from {where} failed: {exc}") from exc
+                memo.update(zip(batch, vectors, strict=True))
+                fresh.update((key(t), v) for t, v in zip(batch, vectors, strict=True))
+        finally:
+            if fresh and cache is not None:
+                _store_vectors(cache, fresh)
+        return [memo[t] if t.strip() else [0.0] * size for t in texts]
 
     return embed, None
+
+
+# The cache is disposable: one that cannot be read or written here is none (the answers'
+# cache, opened by the generator, sets a damaged file aside and says so).
+
+
+def _setting(cache: Path | None, name: str) -> str | None:
+    if cache is None or not cache.is_file():
+        return None
+    try:
+        with Cache(cache) as stored:
+            return stored.setting(name)
+    except CacheError:
+        return None
+
+
+def _remember(cache: Path | None, name: str, value: str) -> None:
+    if cache is None:
+        return
+    with contextlib.suppress(CacheError), Cache(cache) as stored:
+        stored.remember(name, value)
+
+
+def _stored_vectors(cache: Path, keys: list[str]) -> dict[str, list[float]]:
+    try:
+        with Cache(cache) as stored:
+            return stored.vectors(keys)
+    except CacheError:
+        return {}
+
+
+def _store_vectors(cache: Path, vectors: dict[str, list[float]]) -> None:
+    with contextlib.suppress(CacheError), Cache(cache) as stored:
+        stored.put_vectors(vectors)
