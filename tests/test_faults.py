@@ -456,3 +456,16 @@ def test_an_unchanged_rebuild_asks_the_server_nothing(
     assert packages[0].read_bytes() == packages[1].read_bytes()
     if not embeds:
         assert "offers no embeddings" in again.stderr  # said again, without asking again
+
+
+def test_offline_builds_report_progress_too(tmp_path: Path) -> None:
+    from flashgen import GeneratorConfig, build
+
+    seen: list[tuple[int, int]] = []
+    build(
+        [_posts(tmp_path, 4)],
+        tmp_path / "out",
+        generator=GeneratorConfig(),
+        progress=lambda d, t: seen.append((d, t)),
+    )
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
