@@ -43,6 +43,17 @@ class CachedResponse(BaseModel):
 _CHECKED: set[Path] = set()
 
 
+def move_aside(path: Path, target: Path, error: type[FlashgenError], what: str) -> None:
+    """Move a damaged SQLite file to `target`, its WAL, shared-memory and journal files
+    dropped, so that a new file can take its place."""
+    try:
+        path.replace(target)
+        for suffix in ("-wal", "-shm", "-journal"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+    except OSError as exc:
+        raise error(f"{path}: cannot move the damaged {what} aside ({exc})") from exc
+
+
 def is_damaged(exc: BaseException) -> bool:
     """Whether SQLite said the file is not a database or is malformed (not: locked)."""
     cause = exc.__cause__
@@ -88,6 +99,25 @@ class SQLiteFile:
         except sqlite3.Error as exc:
             raise self.error(f"{self.path}: cannot read the {self.what} ({exc})") from exc
 
+    def check(self) -> None:
+        """Read the whole file once (PRAGMA quick_check, which names each problem found):
+        a damaged page is one `error` now, not halfway through a build."""
+        rows = self._read("PRAGMA quick_check")
+        if rows != [("ok",)]:
+            problem = rows[0][0] if rows else "no answer to an integrity check"
+            raise self.error(
+                f"{self.path}: the {self.what} is damaged ({problem})"
+            ) from sqlite3.DatabaseError(problem)
+
+    def close_quietly(self) -> None:
+        with contextlib.suppress(AttributeError, sqlite3.Error):
+            self._db.close()
+
+    def set_aside(self, target: Path) -> None:
+        """Close the file and move it to `target` (see move_aside)."""
+        self.close_quietly()
+        move_aside(self.path, target, self.error, self.what)
+
     def __enter__(self) -> Self:
         return self
 
@@ -131,73 +161,63 @@ class Cache(SQLiteFile):
             super().__init__(path)
             # Checked once a process: a build opens its cache for answers, topics and
             # embeddings, and a check reads the whole file.
-            rows = [("ok",)] if self.path in _CHECKED else self._read("PRAGMA quick_check")
-            _CHECKED.add(self.path)
-            if rows != [("ok",)]:
-                problem = rows[0][0] if rows else "no answer to an integrity check"
-                damaged = sqlite3.DatabaseError(problem)
-                raise CacheError(f"{self.path}: the cache is damaged ({problem})") from damaged
+            if self.path not in _CHECKED:
+                self.check()
+                _CHECKED.add(self.path)
         except CacheError as exc:
             if not is_damaged(exc):
                 raise
-            self.close_quietly()
             aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
-            try:
-                self.path.replace(aside)
-                for suffix in ("-wal", "-shm"):
-                    self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
-            except OSError as err:
-                raise CacheError(
-                    f"{self.path}: cannot set the damaged cache aside ({err})"
-                ) from err
+            self.set_aside(aside)
             super().__init__(path)
+            _CHECKED.add(self.path)
             self.notices.append(
                 f"the cache {self.path} could not be read ({exc.__cause__}); set it aside as "
                 f"{aside.name} and started a new one, so earlier answers are asked for again"
             )
 
-    def close_quietly(self) -> None:
-        with contextlib.suppress(AttributeError, sqlite3.Error):
-            self._db.close()
-
-    def setting(self, name: str) -> str | None:
-        """A remembered fact about a server, such as the structured-output mode it accepts."""
+    def _lookup(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        """Rows of a query, none where a page turns out damaged: the cache is disposable,
+        and what it cannot give is asked for again."""
         try:
-            rows = self._read("SELECT value FROM settings WHERE name = ?", (name,))
+            return self._read(sql, args)
         except CacheError as exc:
             if not is_damaged(exc):
                 raise
-            return None  # a damaged page: as if never remembered
+            return []
+
+    def _unwritten(self, exc: sqlite3.Error) -> None:
+        """A cache that cannot take more (a damaged page, a full disk) stops being written,
+        once, with a notice; the build goes on."""
+        self._unwritable = True
+        self.notices.append(
+            f"{self.path}: cannot write the cache ({exc}); later answers are not cached"
+        )
+
+    def setting(self, name: str) -> str | None:
+        """A remembered fact about a server, such as the structured-output mode it accepts."""
+        rows = self._lookup("SELECT value FROM settings WHERE name = ?", (name,))
         return str(rows[0][0]) if rows else None
 
     def remember(self, name: str, value: str) -> None:
         self._write("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value))
 
     def _write(self, sql: str, args: tuple[Any, ...]) -> None:
-        """Run one write. The cache is disposable: one that cannot take more (a damaged
-        page, a full disk) stops being written, once, with a notice; the build goes on."""
+        """Run one write, unless the cache has stopped taking them (see _unwritten)."""
         if self._unwritable:
             return
         try:
             self._db.execute(sql, args)
         except sqlite3.Error as exc:
-            self._unwritable = True
-            self.notices.append(
-                f"{self.path}: cannot write the cache ({exc}); later answers are not cached"
-            )
+            self._unwritten(exc)
 
     def get(self, key: str) -> CachedResponse | None:
         """The stored response for `key`, or None."""
-        try:
-            rows = self._read(
-                "SELECT content, tokens_in, tokens_out, model, mode, post_id FROM responses"
-                " WHERE key = ?",
-                (key,),
-            )
-        except CacheError as exc:
-            if not is_damaged(exc):
-                raise
-            return None  # a damaged page: ask the server again
+        rows = self._lookup(
+            "SELECT content, tokens_in, tokens_out, model, mode, post_id FROM responses"
+            " WHERE key = ?",
+            (key,),
+        )
         if not rows:
             return None
         content, tokens_in, tokens_out, model, mode, post_id = rows[0]
@@ -234,15 +254,8 @@ class Cache(SQLiteFile):
         for start in range(0, len(keys), 500):
             batch = list(keys[start : start + 500])
             marks = ",".join("?" * len(batch))
-            try:
-                rows = self._read(
-                    f"SELECT key, vector FROM embeddings WHERE key IN ({marks})", tuple(batch)
-                )
-            except CacheError as exc:
-                if not is_damaged(exc):
-                    raise
-                return found
-            for key, blob in rows:
+            sql = f"SELECT key, vector FROM embeddings WHERE key IN ({marks})"
+            for key, blob in self._lookup(sql, tuple(batch)):
                 found[key] = array("d", blob).tolist()
         return found
 
@@ -258,10 +271,7 @@ class Cache(SQLiteFile):
                     [(key, array("d", vector).tobytes()) for key, vector in vectors.items()],
                 )
         except sqlite3.Error as exc:
-            self._unwritable = True
-            self.notices.append(
-                f"{self.path}: cannot write the cache ({exc}); later answers are not cached"
-            )
+            self._unwritten(exc)
 
     def __len__(self) -> int:
         return int(self._read("SELECT COUNT(*) FROM responses")[0][0])

@@ -25,7 +25,7 @@ from typing import Any
 import genanki
 from pydantic import BaseModel, ConfigDict
 
-from flashgen.cache import SQLiteFile, is_damaged
+from flashgen.cache import SQLiteFile, is_damaged, move_aside
 from flashgen.check.rules import card_text
 from flashgen.clean import is_variant
 from flashgen.errors import LedgerDamaged, LedgerError
@@ -377,10 +377,12 @@ class Ledger(SQLiteFile):
 
     def check(self) -> None:
         """Read the whole file once: a damaged page shows now, not halfway through a build."""
-        rows = self._query("PRAGMA quick_check")
-        if rows != [("ok",)]:
-            problem = rows[0][0] if rows else "no answer to an integrity check"
-            raise LedgerDamaged(f"{self.path}: the ledger is damaged ({problem})")
+        try:
+            super().check()
+        except LedgerError as exc:
+            if not is_damaged(exc):
+                raise
+            raise LedgerDamaged(str(exc)) from exc.__cause__
 
     def entries(self, post_ids: Iterable[str]) -> list[Entry]:
         """Every card issued so far for these posts, in a stable order."""
@@ -540,12 +542,7 @@ def open_ledger(
                 "afresh (every card then becomes a new note)"
             ) from exc
         aside = _aside(path)
-        try:
-            path.replace(aside)
-            for suffix in ("-wal", "-shm", "-journal"):
-                path.with_name(path.name + suffix).unlink(missing_ok=True)
-        except OSError as err:
-            raise LedgerError(f"{path}: cannot move the damaged ledger aside ({err})") from err
+        move_aside(path, aside, LedgerError, "ledger")
         book = Ledger(path)
         book.seed(entries, posts)
         return book, (

@@ -8,6 +8,7 @@ the caller shows the one-line notice. The client blanks the API key out of every
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from flashgen.cache import Cache, cache_key
@@ -34,7 +35,8 @@ def make_embedder(
     if client is None:
         return None, None
     probe = f"embeds {where} {model}"
-    remembered = _setting(cache, probe)
+    with _stored(cache) as stored:
+        remembered = stored.setting(probe) if stored is not None else None
     if remembered is not None and remembered.startswith("no "):
         return None, remembered.removeprefix("no ")
     if remembered is not None:
@@ -46,9 +48,13 @@ def make_embedder(
             notice = f"{where} offers no embeddings ({exc}); near-duplicates found by shingles"
             # An answer the server gave is kept; a connection that failed may work next time.
             if not isinstance(exc, RequestFailed) or exc.reason.startswith("HTTP "):
-                _remember(cache, probe, f"no {notice}")
+                with _stored(cache) as stored:
+                    if stored is not None:
+                        stored.remember(probe, f"no {notice}")
             return None, notice
-        _remember(cache, probe, str(size))
+        with _stored(cache) as stored:
+            if stored is not None:
+                stored.remember(probe, str(size))
 
     memo: dict[str, list[float]] = {}
 
@@ -58,8 +64,9 @@ def make_embedder(
     def embed(texts: list[str]) -> list[list[float]]:
         # Blank texts are refused by OpenAI and have no meaning to compare: zero vectors.
         missing = [t for t in dict.fromkeys(texts) if t not in memo and t.strip()]
-        if missing and cache is not None:
-            found = _stored_vectors(cache, [key(t) for t in missing])
+        if missing:
+            with _stored(cache) as stored:
+                found = stored.vectors([key(t) for t in missing]) if stored is not None else {}
             for text in missing:
                 if key(text) in found:
                     memo[text] = found[key(text)]
@@ -75,42 +82,27 @@ def make_embedder(
                 memo.update(zip(batch, vectors, strict=True))
                 fresh.update((key(t), v) for t, v in zip(batch, vectors, strict=True))
         finally:
-            if fresh and cache is not None:
-                _store_vectors(cache, fresh)
+            if fresh:
+                with _stored(cache) as stored:
+                    if stored is not None:
+                        stored.put_vectors(fresh)
         return [memo[t] if t.strip() else [0.0] * size for t in texts]
 
     return embed, None
 
 
-# The cache is disposable: one that cannot be read or written here is none (the answers'
-# cache, opened by the generator, sets a damaged file aside and says so).
-
-
-def _setting(cache: Path | None, name: str) -> str | None:
-    if cache is None or not cache.is_file():
-        return None
-    try:
-        with Cache(cache) as stored:
-            return stored.setting(name)
-    except CacheError:
-        return None
-
-
-def _remember(cache: Path | None, name: str, value: str) -> None:
+@contextlib.contextmanager
+def _stored(cache: Path | None) -> Iterator[Cache | None]:
+    """The cache, or None when there is none or it cannot be used here: the cache is
+    disposable (the answers' cache, opened by the generator, sets a damaged file aside
+    and says so)."""
     if cache is None:
+        yield None
         return
-    with contextlib.suppress(CacheError), Cache(cache) as stored:
-        stored.remember(name, value)
-
-
-def _stored_vectors(cache: Path, keys: list[str]) -> dict[str, list[float]]:
     try:
-        with Cache(cache) as stored:
-            return stored.vectors(keys)
+        stored = Cache(cache)
     except CacheError:
-        return {}
-
-
-def _store_vectors(cache: Path, vectors: dict[str, list[float]]) -> None:
-    with contextlib.suppress(CacheError), Cache(cache) as stored:
-        stored.put_vectors(vectors)
+        yield None
+        return
+    with stored:
+        yield stored
