@@ -156,7 +156,11 @@ class StampedNote(genanki.Note):
     def write_to_db(self, cursor: Any, timestamp: float, deck_id: int, id_gen: Any) -> None:
         super().write_to_db(cursor, timestamp if self.mod is None else self.mod, deck_id, id_gen)
         if self.data:
-            cursor.execute("UPDATE notes SET data = ? WHERE guid = ?", (self.data, self.guid))
+            # This note is the newest row (genanki's ids only grow); by the primary key,
+            # not by guid, which has no index: a scan per note made export quadratic.
+            cursor.execute(
+                "UPDATE notes SET data = ? WHERE id = (SELECT max(id) FROM notes)", (self.data,)
+            )
 
 
 def note_tags(card: Card, post: Post | None) -> list[str]:
@@ -168,17 +172,24 @@ def note_tags(card: Card, post: Post | None) -> list[str]:
     return sorted({tag for tag in tags if tag})
 
 
-def card_note(card: Card, post: Post | None, issue: Issue | None = None) -> StampedNote:
-    """The card as a note; `issue` gives the GUID and mod the ledger chose."""
+def _note_parts(card: Card, post: Post | None) -> tuple[genanki.Model, list[str], list[str]]:
+    """What a card's note shows: its note type, fields and tags."""
     if card.kind == "cloze":
         model, first, second = CLOZE_MODEL, cloze_html(card.question), field_html(card.answer)
     else:
         model, first, second = BASIC_MODEL, field_html(card.question), field_html(card.answer)
+    fields = [first, second, source_html(post), field_html(card.source_quote)]
+    return model, fields, note_tags(card, post)
+
+
+def card_note(card: Card, post: Post | None, issue: Issue | None = None) -> StampedNote:
+    """The card as a note; `issue` gives the GUID and mod the ledger chose."""
+    model, fields, tags = _note_parts(card, post)
     return StampedNote(
         model=model,
-        fields=[first, second, source_html(post), field_html(card.source_quote)],
+        fields=fields,
         guid=issue.guid if issue else note_guid(card),
-        tags=note_tags(card, post),
+        tags=tags,
         mod=issue.mod if issue else None,
     )
 
@@ -190,8 +201,8 @@ def _digest(model_id: int, fields: list[str], tags: list[str]) -> str:
 
 def note_digest(card: Card, post: Post | None) -> str:
     """A digest of everything a note shows (note type, fields, tags), to tell a changed note."""
-    note = card_note(card, post)
-    return _digest(note.model.model_id, note.fields, note.tags)
+    model, fields, tags = _note_parts(card, post)
+    return _digest(model.model_id, fields, tags)
 
 
 def _field_text(field: str) -> str:

@@ -3,7 +3,8 @@
 It speaks real HTTP, so the real `openai` client talks to it (respx cannot intercept
 openai 3.x). Scripted replies (status codes, headers, broken or truncated content) are
 served first; otherwise it answers with a valid card for the post in the request. Each
-request sleeps `latency` seconds in its own thread, so concurrent requests overlap.
+request is answered `latency` seconds after it arrived, in its own thread, so concurrent
+requests overlap.
 
 `/v1/embeddings` answers only when enabled (`embeddings=True`, or the attribute), else 404
 like a server without it. Its vectors are deterministic (hashed character trigrams, so
@@ -184,16 +185,27 @@ class FakeOpenAI:
                 return self._queue.popleft()
         return Reply()
 
-    def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
-        """Status, headers and JSON body for one request."""
+    def answer(
+        self, body: dict[str, Any], arrived: float | None = None
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """Status, headers and JSON body for one request, `latency` seconds after it
+        `arrived` (time.monotonic()): the server's own work is inside the latency, as in a
+        real server's figure, not added to it."""
+        arrived = time.monotonic() if arrived is None else arrived
         reply = self._next_reply(body)
         with self._lock:
             hold = self.hold_after is not None and len(self.requests) > self.hold_after
             self.held += hold
         if hold:
             self.release.wait(timeout=60)
+        answer = self._answer(body, reply)
         if self.latency:
-            time.sleep(self.latency)
+            time.sleep(max(0.0, arrived + self.latency - time.monotonic()))
+        return answer
+
+    def _answer(
+        self, body: dict[str, Any], reply: Reply
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
         response_format = body.get("response_format") or {}
         if self.reject_json_schema and response_format.get("type") == "json_schema":
             return 500, {}, {"error": {"message": LLAMA_CPP_REJECTION, "type": "internal"}}
@@ -307,6 +319,7 @@ class FakeOpenAI:
                     self._send(404, {}, {"error": {"message": "not found"}})
 
             def do_POST(self) -> None:
+                arrived = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 if self._route() == "/v1/embeddings":
@@ -318,7 +331,7 @@ class FakeOpenAI:
                 body = json.loads(raw)
                 with fake._lock:
                     fake.headers.append({k.lower(): v for k, v in self.headers.items()})
-                self._send(*fake.answer(body))
+                self._send(*fake.answer(body, arrived))
 
         return Handler
 
