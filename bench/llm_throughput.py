@@ -103,7 +103,7 @@ def main() -> None:
 
     compile_flashgen()
     server = subprocess.Popen(
-        [sys.executable, str(FAKE), "--latency", str(args.latency)],
+        [sys.executable, str(FAKE), "--latency", str(args.latency), "--embeddings"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
