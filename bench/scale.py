@@ -73,7 +73,9 @@ def variant(text: str, copy: int, rng: random.Random) -> str:
     text = _NUMBER_RE.sub(lambda m: str(int(m.group(0)) + copy), text)
     renamed = {t for t in set(_TERM_RE.findall(text)) if rng.random() < 0.33}
     if renamed:
-        text = _TERM_RE.sub(lambda m: m.group(0) + (f"x{copy}" if m.group(0) in renamed else ""), text)
+        text = _TERM_RE.sub(
+            lambda m: m.group(0) + (f"x{copy}" if m.group(0) in renamed else ""), text
+        )
     return f"Выпуск {copy}. {text}"
 
 
@@ -107,7 +109,9 @@ def offline(counts: list[int], folder: Path) -> bool:
     for count in counts:
         posts = folder / f"posts-{count}.txt"
         write_posts(posts, count)
-        run = measure(flashgen("build", str(posts), "--out", f"out-{count}", "--timestamp", "0"), folder)
+        run = measure(
+            flashgen("build", str(posts), "--out", f"out-{count}", "--timestamp", "0"), folder
+        )
         per_post[count] = run["wall"] / count  # type: ignore[operator]
         summary = str(run["out"]).strip().splitlines()[-1]
         print(
@@ -147,7 +151,10 @@ def export(messages: int, folder: Path) -> bool:
 
 def _server(*flags: str) -> tuple[subprocess.Popen[str], str]:
     server = subprocess.Popen(
-        [sys.executable, str(FAKE), *flags], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, str(FAKE), *flags],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert server.stdout is not None
     return server, server.stdout.readline().strip()
@@ -196,8 +203,16 @@ def rebuild(count: int, folder: Path) -> bool:
         work.mkdir()
         try:
             args = flashgen(
-                "build", str(posts), "--base-url", url, "--concurrency", "16",
-                "--out", str(folder / f"out-{name}"), "--timestamp", "0",
+                "build",
+                str(posts),
+                "--base-url",
+                url,
+                "--concurrency",
+                "16",
+                "--out",
+                str(folder / f"out-{name}"),
+                "--timestamp",
+                "0",
             )
             measure(args, work)  # the cold build fills the cache
             run = measure(args, work)
@@ -207,23 +222,31 @@ def rebuild(count: int, folder: Path) -> bool:
             server.wait(timeout=30)
         sent = _requests(str(run["out"]))
         walls[name] = float(run["wall"])  # type: ignore[arg-type]
-        print(f"  server {'with' if flags else 'without'} embeddings: {walls[name]:.2f} s, "
-              f"peak {run['peak_mb']:.0f} MB, {sent} requests sent")
+        print(
+            f"  server {'with' if flags else 'without'} embeddings: {walls[name]:.2f} s, "
+            f"peak {run['peak_mb']:.0f} MB, {sent} requests sent"
+        )
         ok = ok and sent == 0
     raw = raw_genanki(package, folder)
     ratio_embed = walls["embed"] / walls["plain"]
     ratio_raw = walls["embed"] / raw
     print(f"  start-up + raw genanki for the same notes: {raw:.2f} s")
-    print(f"  with / without embeddings: {ratio_embed:.2f} "
-          f"({'meets' if ratio_embed <= EMBEDDINGS_RATIO else 'MISSES'} ≤ {EMBEDDINGS_RATIO})")
-    print(f"  with embeddings / (start-up + raw genanki): {ratio_raw:.2f} "
-          f"({'meets' if ratio_raw <= GENANKI_RATIO else 'MISSES'} ≤ {GENANKI_RATIO:.0f})")
+    print(
+        f"  with / without embeddings: {ratio_embed:.2f} "
+        f"({'meets' if ratio_embed <= EMBEDDINGS_RATIO else 'MISSES'} ≤ {EMBEDDINGS_RATIO})"
+    )
+    print(
+        f"  with embeddings / (start-up + raw genanki): {ratio_raw:.2f} "
+        f"({'meets' if ratio_raw <= GENANKI_RATIO else 'MISSES'} ≤ {GENANKI_RATIO:.0f})"
+    )
     return ok and ratio_embed <= EMBEDDINGS_RATIO and ratio_raw <= GENANKI_RATIO
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--posts", default="2000,20000", help="offline build sizes, comma-separated")
+    parser.add_argument(
+        "--posts", default="2000,20000", help="offline build sizes, comma-separated"
+    )
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--rebuild", type=int, default=10_000)
     parser.add_argument("--skip-offline", action="store_true")
@@ -244,7 +267,8 @@ def main() -> None:
             results.append(export(args.messages, folder))
         if not args.skip_rebuild:
             results.append(rebuild(args.rebuild, folder))
-    print(f"all targets {'met' if all(results) else 'NOT met'} ({time.perf_counter() - started:.0f} s)")
+    verdict = "met" if all(results) else "NOT met"
+    print(f"all targets {verdict} ({time.perf_counter() - started:.0f} s)")
     sys.exit(0 if all(results) else 1)
 
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
 
 from flashgen.cache import Cache
 from flashgen.check import (
@@ -19,7 +17,7 @@ from flashgen.check import (
     load_card_fields,
     write_report,
 )
-from flashgen.check.embed import make_embedder
+from flashgen.check.embed import Prefetch, make_embedder
 from flashgen.client import ChatRequest, ModelClient, open_client
 from flashgen.errors import EmbeddingError, ExportError, FlashgenError
 from flashgen.evaluate import EvalReport, evaluate, load_gold
@@ -55,8 +53,6 @@ LARGE_POSTS = 5000
 LARGE_CHARS = 10_000_000
 REPORT_NAME = "flashgen.rejected.jsonl"
 STALE_NAME = "flashgen.stale.jsonl"
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -141,10 +137,10 @@ def _run(
             notices += cache.notices
     probe = None
     if client is not None and generator is not None:
-        # Whether the server embeds is asked while it writes the cards, not after.
-        model = checks.embedding_model or generator.model
-        where = generator.base_url or "api.openai.com"
-        probe = _Background(make_embedder, client, model, where, generator.cache)
+        # Whether the server embeds, and the embeddings of the cards that pass, are asked
+        # while it writes the cards, not after.
+        probe = Prefetch(client, *_embedding_model(generator, checks), generator.cache)
+        checker.feed = probe.feed
     # Each post's cards are checked while the model answers the others.
     cards, generation = _generate(posts, generator, client, progress, checker.add, notices)
     embed = None
@@ -159,32 +155,6 @@ def _run(
         notices.append(f"{exc}; near-duplicates found by shingles instead")
         accepted, rejected = checker.finish(cards, None)
     return Run(posts, cards, accepted, rejected, generation, notices)
-
-
-class _Background(Generic[T]):
-    """A call run in a daemon thread; `result()` waits for it and re-raises its error.
-
-    For waiting on a server while the main thread works: a daemon thread is not waited
-    for at exit, so a build that fails meanwhile still ends at once.
-    """
-
-    def __init__(self, func: Callable[..., T], *args: Any) -> None:
-        self._value: T | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(func, *args), daemon=True)
-        self._thread.start()
-
-    def _run(self, func: Callable[..., T], *args: Any) -> None:
-        try:
-            self._value = func(*args)
-        except BaseException as exc:  # handed to the caller by result()
-            self._error = exc
-
-    def result(self) -> T:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value  # type: ignore[return-value]
 
 
 def with_taxonomy(
@@ -357,6 +327,11 @@ def evaluate_inputs(
     return evaluate(result.posts, result.generated, result.accepted, facts)
 
 
+def _embedding_model(generator: GeneratorConfig, checks: CheckConfig) -> tuple[str, str]:
+    """(model, where): the model that embeds, and the server it is asked at."""
+    return checks.embedding_model or generator.model, generator.base_url or "api.openai.com"
+
+
 def check_file(
     inputs: Iterable[str | Path],
     cards: str | Path,
@@ -374,9 +349,7 @@ def check_file(
     with model_client(generator, client) as chat:
         embed = None
         if chat is not None and generator is not None:
-            model = checks.embedding_model or generator.model
-            where = generator.base_url or "api.openai.com"
-            embed, _ = make_embedder(chat, model, where, generator.cache)
+            embed, _ = make_embedder(chat, *_embedding_model(generator, checks), generator.cache)
         return check_card_fields(posts, fields, checks, embed)
 
 

@@ -343,9 +343,21 @@ def anchor_weights(
     close it stands to the answer there: 1 next to it in its clause, half eight words away,
     a third across a comma or a full stop (the clause tells more than the distance). What
     tells two questions of one sentence apart, and which of them the sentence backs."""
+    return dict(_anchor_weights(question, quote, tuple(answers)))
+
+
+@lru_cache(maxsize=4096)
+def _anchor_weights(
+    question: str, quote: str, answers: tuple[str, ...]
+) -> tuple[tuple[str, float], ...]:
     tokens, clauses = _tokens(quote)
     spans = _answer_spans(tokens, answers)
     answer_words = [w for a in answers for w in words(normalize(a))]
+    # Positions of the evidence's words by their first four letters, which any two forms
+    # of one word share (same_stem): a question word is tried against those, not all.
+    by_head: dict[str, list[int]] = {}
+    for p, token in enumerate(tokens):
+        by_head.setdefault(token[:4], []).append(p)
     found: dict[str, float] = {}
     for word in words(normalize(question)):
         if word in FUNCTION_WORDS or word in _ASKING_WORDS:
@@ -356,7 +368,9 @@ def anchor_weights(
         )
         if any(same_stem(form, a) for form in forms for a in answer_words):
             continue
-        for p, token in enumerate(tokens):
+        places = sorted({p for form in forms for p in by_head.get(form[:4], ())})
+        for p in places:
+            token = tokens[p]
             if not any(same_stem(form, token) for form in forms):
                 continue
             weight = 0.0
@@ -367,7 +381,7 @@ def anchor_weights(
                 breaks = abs(clauses[p] - clauses[near])
                 weight = max(weight, 1.0 / (1 + 2 * breaks) / (1 + (abs(p - near) - 1) / 8))
             found[token] = max(found.get(token, 0.0), weight)
-    return found
+    return tuple(found.items())
 
 
 def support(question: str, quote: str, answers: tuple[str, ...] | list[str]) -> float:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from flashgen.check.dedup import Embedder, Prepared, find_duplicates, prepare
+from flashgen.check.dedup import Embedder, Prepared, embedded_texts, find_duplicates, prepare
 from flashgen.check.rules import RULES, CheckConfig, PostView, card_reasons, card_text
 from flashgen.errors import ExportError, InputError
 from flashgen.files import atomic_file
@@ -65,6 +65,9 @@ class Checker:
         self._views: dict[str, PostView] = {}
         # By id(card); the card itself is held so that id stays its own.
         self._done: dict[int, tuple[Card, list[str], Prepared | None]] = {}
+        # Told the texts the duplicate search will embed, of each card that passes its own
+        # rules, as soon as it does (a build embeds them while it waits for answers).
+        self.feed: Callable[[list[str]], None] | None = None
 
     def _view(self, post_id: str) -> PostView | None:
         view = self._views.get(post_id)
@@ -79,8 +82,13 @@ class Checker:
         return card, reasons, None if reasons else prepare(card, text)
 
     def add(self, cards: Iterable[Card]) -> None:
+        texts: list[str] = []
         for card in cards:
-            self._done[id(card)] = self._check(card)
+            done = self._done[id(card)] = self._check(card)
+            if done[2] is not None:
+                texts += embedded_texts(done[2][0])
+        if texts and self.feed is not None:
+            self.feed(texts)
 
     def finish(
         self, cards: Iterable[Card], embed: Embedder | None = None

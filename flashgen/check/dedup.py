@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import functools
 import math
-import operator
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flashgen.check.rules import CardText, CheckConfig, card_text
 from flashgen.models import Card, card_identity
@@ -44,13 +44,54 @@ WEAKER_SUPPORT = 0.7
 SUPPORT_TIE = 0.05
 
 
-def _unit(vector: Sequence[float]) -> list[float]:
-    norm = math.sqrt(sum(x * x for x in vector))
-    return [x / norm for x in vector] if norm else list(vector)
+# Entries of one block of the similarity matrix (8 bytes each): the search's memory bound.
+_BLOCK_ENTRIES = 2_000_000
 
 
-def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    return sum(map(operator.mul, a, b))
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    norms = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(x * x for x in b))
+    return sum(x * y for x, y in zip(a, b, strict=True)) / norms if norms else 0.0
+
+
+def embedded_texts(text: CardText) -> tuple[str, str]:
+    """What is embedded of a card: its question and its answer."""
+    return text.prompt, _answer(text)
+
+
+def _embedding_neighbours(
+    questions: Sequence[Sequence[float]],
+    answers: Sequence[Sequence[float]],
+    kinds: Sequence[str],
+    threshold: float,
+) -> list[list[int]]:
+    """For each card, the earlier cards of its kind whose question and answer embeddings
+    both reach the cosine threshold.
+
+    Vectorised (numpy) over unit vectors, a block of rows at a time: every pair is
+    compared, but as a matrix product, not one Python dot product per pair, and only the
+    pairs that are near come back.
+    """
+    import numpy as np  # only a build whose server embeds needs it
+
+    def units(vectors: Sequence[Sequence[float]]) -> Any:
+        matrix = np.asarray(vectors, dtype=np.float64)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        return matrix / np.where(norms == 0, 1.0, norms)
+
+    q, a = units(questions), units(answers)
+    codes = np.unique(np.asarray(kinds), return_inverse=True)[1]
+    count = len(kinds)
+    out: list[list[int]] = [[] for _ in range(count)]
+    rows_per_block = max(1, _BLOCK_ENTRIES // max(count, 1))
+    for start in range(0, count, rows_per_block):
+        stop = min(count, start + rows_per_block)
+        near = (q[start:stop] @ q[:stop].T) >= threshold
+        near &= (a[start:stop] @ a[:stop].T) >= threshold
+        near &= codes[start:stop, None] == codes[None, :stop]
+        near &= np.arange(stop)[None, :] < np.arange(start, stop)[:, None]  # earlier only
+        for row, col in zip(*(x.tolist() for x in np.nonzero(near)), strict=True):
+            out[start + row].append(col)
+    return out
 
 
 def _answer(text: CardText) -> str:
@@ -211,35 +252,64 @@ def find_duplicates(
     config: CheckConfig,
     embed: Embedder | None = None,
     prepared: Sequence[Prepared] | None = None,
+    *,
+    exhaustive: bool = False,
 ) -> dict[int, tuple[str, int]]:
     """Index of each duplicate card → (reason, index of the card kept in its place).
 
     Each card is compared only with the cards kept so far: with shingles, only those whose
     question and answer can both reach their thresholds (blocking keys keep a large build
     fast); with embeddings, every kept card of the same kind. `prepared` holds what
-    `prepare` gives for each card, when it was computed earlier.
+    `prepare` gives for each card, when it was computed earlier. `exhaustive` compares
+    every kept card instead, one pair at a time: the reference the tests hold the indexed
+    search to.
     """
     if prepared is None:
         prepared = [prepare(card) for card in cards]
     texts = [text for text, _ in prepared]
     features = [feature for _, feature in prepared]
-    vectors: list[tuple[list[float], list[float]]] | None = None
+    neighbours: list[list[int]] | None = None
+    blocking: list[tuple[set[str], set[str]]] = []
+    flat: list[list[float]] = []
     if embed is not None and cards:
-        flat = [_unit(v) for v in embed([t.prompt for t in texts] + [_answer(t) for t in texts])]
-        vectors = list(zip(flat[: len(cards)], flat[len(cards) :], strict=True))
-
-    def near(i: int, j: int) -> bool:
-        if features[i].kind != features[j].kind:
-            return False
-        if vectors is not None:
-            threshold = config.embedding_similarity
-            return (
-                _dot(vectors[i][0], vectors[j][0]) >= threshold
-                and _dot(vectors[i][1], vectors[j][1]) >= threshold
+        pairs = [embedded_texts(t) for t in texts]
+        flat = embed([q for q, _ in pairs] + [a for _, a in pairs])
+        kinds = [f.kind for f in features]
+        if not exhaustive:
+            neighbours = _embedding_neighbours(
+                flat[: len(cards)], flat[len(cards) :], kinds, config.embedding_similarity
             )
-        return _near_by_text(features[i], features[j], config)
+    elif not exhaustive:
+        blocking = _blocking_keys(features, config)
 
-    blocking = _blocking_keys(features, config)
+    def near(i: int, k: int) -> bool:
+        """The test itself, for one pair (the exhaustive reference)."""
+        if features[i].kind != features[k].kind:
+            return False
+        if not flat:
+            return _near_by_text(features[i], features[k], config)
+        count, threshold = len(cards), config.embedding_similarity
+        return all(
+            _cosine(flat[offset + i], flat[offset + k]) >= threshold for offset in (0, count)
+        )
+
+    def near_kept(i: int) -> Iterable[int]:
+        """Kept cards near card i, but not of its identity: a card of its identity that is
+        not one fact with it is another fact, however alike the wording (one sentence,
+        one answer): the evidence has spoken."""
+        mine = features[i].identity
+        if exhaustive:
+            return (k for k in slot_of if features[k].identity != mine and near(i, k))
+        if neighbours is not None:
+            return (k for k in neighbours[i] if k in slot_of and features[k].identity != mine)
+        return (
+            k
+            for k in _sharing_both(blocking, i, by_question, by_answer)
+            if features[k].identity != mine
+            and features[k].kind == features[i].kind
+            and _near_by_text(features[i], features[k], config)
+        )
+
     exact: dict[str, int] = {}  # exact form → the kept card of that form
     same_identity: dict[str, set[int]] = defaultdict(set)  # identity → its kept cards
     slot_of: dict[int, int] = {}  # kept card → its place in input order
@@ -251,17 +321,19 @@ def find_duplicates(
         slot_of[i] = slot
         exact.setdefault(keys[i], i)
         same_identity[features[i].identity].add(i)
-        for key in blocking[i][0]:
-            by_question[key].add(i)
-        for key in blocking[i][1]:
-            by_answer[key].add(i)
+        if blocking:
+            for key in blocking[i][0]:
+                by_question[key].add(i)
+            for key in blocking[i][1]:
+                by_answer[key].add(i)
 
     def forget(i: int) -> int:
         same_identity[features[i].identity].discard(i)
-        for key in blocking[i][0]:
-            by_question[key].discard(i)
-        for key in blocking[i][1]:
-            by_answer[key].discard(i)
+        if blocking:
+            for key in blocking[i][0]:
+                by_question[key].discard(i)
+            for key in blocking[i][1]:
+                by_answer[key].discard(i)
         return slot_of.pop(i)
 
     def first(found: Iterable[int]) -> int | None:
@@ -280,15 +352,7 @@ def find_duplicates(
             )
         if twin is None:
             reason = "near-duplicate"
-            if vectors is not None:
-                candidates: set[int] = set(slot_of)
-            else:
-                candidates = _sharing_both(blocking, i, by_question, by_answer)
-            # A card of its identity that is not one fact with it is another fact, however
-            # alike the wording (one sentence, one answer): the evidence has spoken.
-            twin = first(
-                k for k in candidates if features[k].identity != features[i].identity and near(i, k)
-            )
+            twin = first(near_kept(i))
         if twin is None:
             keep(i, i)
         elif better(features[i], features[twin]):

@@ -8,7 +8,9 @@ the caller shows the one-line notice. The client blanks the API key out of every
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from flashgen.cache import Cache, cache_key
@@ -17,6 +19,9 @@ from flashgen.client import ModelClient
 from flashgen.errors import CacheError, EmbeddingError, LLMError, RequestFailed
 
 BATCH = 256  # texts per request
+# Texts the prefetcher gathers before it asks, while cards still arrive: fewer requests,
+# each still small enough to be done long before the last answer.
+PREFETCH_BATCH = 64
 _PROBE = "flashgen"
 
 
@@ -106,3 +111,54 @@ def _stored(cache: Path | None) -> Iterator[Cache | None]:
         return
     with stored:
         yield stored
+
+
+class Prefetch:
+    """The embedder, probed and fed in a thread of its own while the model writes cards.
+
+    `feed` hands over the texts of each card that passed its own rules as it arrives; they
+    are embedded (and cached) in batches meanwhile, so the duplicate search after the last
+    answer finds its vectors at hand. A server that stops embedding midway ends the
+    prefetching; `result` then says so and gives no embedder (shingles are used).
+    """
+
+    def __init__(self, client: ModelClient, model: str, where: str, cache: Path | None) -> None:
+        self._args = (client, model, where, cache)
+        self._queue: queue.SimpleQueue[Sequence[str] | None] = queue.SimpleQueue()
+        self._embed: Embedder | None = None
+        self._notice: str | None = None
+        self._error: BaseException | None = None
+        # A daemon: a build that fails meanwhile is not held up at exit by a slow server.
+        self._thread = threading.Thread(target=self._work, daemon=True)
+        self._thread.start()
+
+    def feed(self, texts: Sequence[str]) -> None:
+        self._queue.put(texts)
+
+    def result(self) -> tuple[Embedder | None, str | None]:
+        """(embedder, notice) as make_embedder gives them, once every text fed is embedded."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            if isinstance(self._error, EmbeddingError):
+                return None, f"{self._error}; near-duplicates found by shingles instead"
+            raise self._error
+        return self._embed, self._notice
+
+    def _work(self) -> None:
+        ended = False
+        try:
+            self._embed, self._notice = make_embedder(*self._args)
+            pending: list[str] = []
+            while not ended:
+                texts = self._queue.get()
+                ended = texts is None
+                pending.extend(texts or ())
+                if pending and (ended or len(pending) >= PREFETCH_BATCH):
+                    if self._embed is not None:
+                        self._embed(pending)
+                    pending = []
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+            while not ended:  # take what is still fed, up to result()'s end mark
+                ended = self._queue.get() is None

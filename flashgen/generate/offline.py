@@ -181,17 +181,44 @@ def hide_repeats(cloze: str) -> str:
         number, answer = match.group(1), match.group(2)
         if len(answer.strip()) < 2:
             continue
-        pattern = re.compile(rf"(?<!\w){re.escape(answer)}(?!\w)", re.IGNORECASE)
-        wrap = f"{{{{c{number}::\\g<0>}}}}"
         out: list[str] = []
         pos = 0
         for deletion in CLOZE_RE.finditer(cloze):
-            out.append(pattern.sub(wrap, cloze[pos : deletion.start()]))
+            out.append(_wrap_whole(cloze[pos : deletion.start()], answer, number))
             out.append(deletion.group(0))
             pos = deletion.end()
-        out.append(pattern.sub(wrap, cloze[pos:]))
+        out.append(_wrap_whole(cloze[pos:], answer, number))
         cloze = "".join(out)
     return cloze
+
+
+def _wrap_whole(text: str, answer: str, number: str) -> str:
+    """Each whole-word occurrence of `answer` in `text`, any case, as a deletion `cN`.
+
+    A search, not a pattern compiled per answer: compiling was a tenth of the offline
+    generator's time. Where lower-casing changes a text's length (a few letters such as
+    «İ»), positions would not line up, so the pattern does it.
+    """
+    low, needle = text.lower(), answer.lower()
+    if len(low) != len(text) or len(needle) != len(answer):
+        pattern = re.compile(rf"(?<!\w){re.escape(answer)}(?!\w)", re.IGNORECASE)
+        return pattern.sub(f"{{{{c{number}::\\g<0>}}}}", text)
+    out: list[str] = []
+    pos = start = 0
+    while (found := low.find(needle, start)) >= 0:
+        end = found + len(needle)
+        if _word_char(text, found - 1) or _word_char(text, end):
+            start = found + 1
+            continue
+        out += [text[pos:found], f"{{{{c{number}::{text[found:end]}}}}}"]
+        pos = start = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _word_char(text: str, index: int) -> bool:
+    """Whether text[index] exists and is a word character, as `\\w` matches one."""
+    return 0 <= index < len(text) and (text[index].isalnum() or text[index] == "_")
 
 
 def _safe(answer: str) -> bool:

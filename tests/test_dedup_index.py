@@ -1,0 +1,107 @@
+"""The indexed duplicate search gives the verdicts of comparing every pair.
+
+The labelled sets (the held-out duplicate pairs and the corpus's duplicates), and cards
+from near-alike posts as a busy channel has them, are searched twice: with the index
+(prefix-filtered blocking keys for shingles, block matrix products for embeddings) and
+exhaustively, one pair at a time. Every verdict must be the same, in both modes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from flashgen.check import CheckConfig
+from flashgen.check.dedup import find_duplicates
+from flashgen.models import Card
+
+from .conftest import REPO
+from .fake_openai import trigram_vector
+
+pytestmark = pytest.mark.unit
+
+HELDOUT = REPO / "tests" / "heldout"
+CORPUS = REPO / "tests" / "quality" / "corpus.jsonl"
+
+
+def _lines(path: Path) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _labelled_cards() -> list[Card]:
+    cards: list[Card] = []
+    for name in ("duplicate_pairs.jsonl", "duplicate_pairs_b.jsonl"):
+        for n, item in enumerate(_lines(HELDOUT / name)):
+            for role in ("right", "wrong", "first", "second"):
+                if role in item:
+                    cards.append(
+                        Card(
+                            kind="basic",
+                            question=item[role],
+                            answer=item["answer"],
+                            source_quote=item["quote"],
+                            post_id=f"{name}-{n}",
+                            topic="t",
+                        )
+                    )
+    for n, entry in enumerate(_lines(CORPUS)):
+        if entry["rule"] != "duplicate":
+            continue
+        for fields in (entry.get("duplicate_of"), entry["card"]):
+            if fields:
+                cards.append(Card(**{**fields, "post_id": f"corpus-{n}", "topic": "t"}))
+    return cards
+
+
+def _alike_cards(count: int, seed: int = 3) -> list[Card]:
+    """Cards of copies of a few posts, each copy with its own figures and some renamed
+    terms, shuffled with exact and reworded repeats."""
+    rng = random.Random(seed)
+    templates = [
+        ("Kafka по умолчанию хранит сообщения {n} часов.", "{n}"),
+        ("Топик Kafka делится на {n} партиций.", "{n}"),
+        ("Adam по умолчанию использует beta1 = 0.{n}.", "0.{n}"),
+        ("The base model has {n} encoder layers.", "{n}"),
+        ("Reward-модель {t} обучается над претрейном.", "{t}"),
+    ]
+    cards = []
+    for i in range(count):
+        quote, answer = rng.choice(templates)
+        n, t = str(rng.randint(1, count // 3)), rng.choice(["RM", "PRM", f"RM{i % 7}"])
+        text = quote.format(n=n, t=t)
+        filled = answer.format(n=n, t=t)
+        question = text.replace(filled, "{{c1::" + filled + "}}", 1)
+        if rng.random() < 0.3:
+            question = "Итак, " + question[0].lower() + question[1:]
+        cards.append(
+            Card(
+                kind="cloze",
+                question=question,
+                answer="",
+                source_quote=text,
+                post_id=f"p{i % 40}",
+                topic="t",
+            )
+        )
+    return cards
+
+
+def _embed(texts: list[str]) -> list[list[float]]:
+    return [trigram_vector(text) for text in texts]
+
+
+@pytest.mark.parametrize("embed", [None, _embed], ids=["shingles", "embeddings"])
+@pytest.mark.parametrize("source", ["labelled", "alike"])
+def test_the_index_gives_the_verdicts_of_every_pair(embed, source) -> None:  # type: ignore[no-untyped-def]
+    cards = _labelled_cards() if source == "labelled" else _alike_cards(600)
+    config = CheckConfig()
+    indexed = find_duplicates(cards, config, embed)
+    exhaustive = find_duplicates(cards, config, embed, exhaustive=True)
+    assert indexed == exhaustive
+    # The sets hold duplicates of both kinds, so the comparison means something.
+    reasons = {reason for reason, _ in exhaustive.values()}
+    assert "near-duplicate" in reasons or source == "labelled"
+    assert len(exhaustive) >= 10
