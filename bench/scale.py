@@ -71,7 +71,7 @@ def templates() -> list[tuple[str, str]]:
 def variant(text: str, copy: int, rng: random.Random) -> str:
     """The template with its numbers shifted and a third of its Latin terms renamed."""
     text = _NUMBER_RE.sub(lambda m: str(int(m.group(0)) + copy), text)
-    renamed = {t for t in set(_TERM_RE.findall(text)) if rng.random() < 0.33}
+    renamed = {t for t in sorted(set(_TERM_RE.findall(text))) if rng.random() < 0.33}
     if renamed:
         text = _TERM_RE.sub(
             lambda m: m.group(0) + (f"x{copy}" if m.group(0) in renamed else ""), text

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 
 _QUOTES = str.maketrans({c: '"' for c in "«»“”„‟″"} | {c: "'" for c in "‘’‚‛′`"})
@@ -236,8 +237,10 @@ def shingles(text: str, size: int = 3) -> set[str]:
     """Character shingles of the words of a text, punctuation ignored."""
     joined = " ".join(words(normalize(text)))
     if len(joined) <= size:
-        return {joined} if joined else set()
-    return {joined[i : i + size] for i in range(len(joined) - size + 1)}
+        return {sys.intern(joined)} if joined else set()
+    # Interned: a build holds millions of shingles but a few thousand distinct ones, so
+    # its sets share one string for each (half of a large build's memory otherwise).
+    return {sys.intern(joined[i : i + size]) for i in range(len(joined) - size + 1)}
 
 
 def similarity(a: str, b: str, *, containment: bool = False) -> float:
@@ -260,11 +263,14 @@ def token_ranks(counts: Counter[str]) -> dict[str, int]:
     return {token: i for i, token in enumerate(sorted(counts, key=lambda t: (counts[t], t)))}
 
 
-def rarest_prefix(tokens: set[str], rank: dict[str, int], threshold: float) -> list[str]:
+def rarest_prefix(
+    tokens: Collection[str], rank: dict[str, int], threshold: float, extra: int = 0
+) -> list[str]:
     """Prefix filtering: two sets with Jaccard >= t share one of the first n - ceil(t·n) + 1
-    tokens of each, tokens in one global order (rarest first keeps the postings short)."""
+    tokens of each, tokens in one global order (rarest first keeps the postings short);
+    with `extra` = 1, two of the first n - ceil(t·n) + 2 (when they must share two)."""
     ordered = sorted(tokens, key=rank.__getitem__)
-    return ordered[: max(len(ordered) - math.ceil(threshold * len(ordered)) + 1, 1)]
+    return ordered[: max(len(ordered) - math.ceil(threshold * len(ordered)) + 1 + extra, 1)]
 
 
 # Words that carry no subject of their own: a card's answer or question shares them with

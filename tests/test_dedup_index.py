@@ -105,3 +105,14 @@ def test_the_index_gives_the_verdicts_of_every_pair(embed, source) -> None:  # t
     reasons = {reason for reason, _ in exhaustive.values()}
     assert "near-duplicate" in reasons or source == "labelled"
     assert len(exhaustive) >= 10
+
+
+@pytest.mark.parametrize(("question", "answer"), [(0.3, 0.4), (0.5, 0.5), (0.7, 0.6), (0.9, 1.0)])
+def test_the_index_is_exact_at_any_threshold(question: float, answer: float) -> None:
+    """The prefixes' lengths, and whether pairs or single tokens are filed, follow the
+    thresholds: every setting a user may choose gives the exhaustive verdicts."""
+    cards = _labelled_cards() + _alike_cards(300, seed=5)
+    config = CheckConfig(near_question_similarity=question, near_answer_similarity=answer)
+    exhaustive = find_duplicates(cards, config, exhaustive=True)
+    assert find_duplicates(cards, config) == exhaustive
+    assert any(reason == "near-duplicate" for reason, _ in exhaustive.values())

@@ -12,9 +12,11 @@ recall.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
+import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,8 +100,12 @@ def _answer(text: CardText) -> str:
     return join_answers(text.answers)
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 1.0
+def _jaccard(a: Collection[str], b: Collection[str]) -> float:
+    """Jaccard similarity of two collections of distinct tokens (sets or tuples)."""
+    if not a and not b:
+        return 1.0
+    shared = len(set(a).intersection(b))
+    return shared / (len(a) + len(b) - shared)
 
 
 @dataclass
@@ -107,11 +113,13 @@ class _Features:
     """What the near-duplicate test compares, computed once per card."""
 
     kind: str
-    prompt_shingles: set[str]
-    prompt_words: set[str]
+    # Tuples of distinct interned tokens, not sets: a set's table is four times the size,
+    # and a large build holds these for every card until the search is done.
+    prompt_shingles: tuple[str, ...]
+    prompt_words: tuple[str, ...]
     items: set[str]
-    answer_shingles: set[str]
-    answer_words: set[str]
+    answer_shingles: tuple[str, ...]
+    answer_words: tuple[str, ...]
     numbers: set[float]
     effort: int  # words to recall; fewer is better (C4)
     identity: str
@@ -135,11 +143,11 @@ class _Features:
         answer = _answer(text)
         return cls(
             kind=card.kind,
-            prompt_shingles=shingles(text.prompt),
-            prompt_words=set(words(normalize(text.prompt))),
+            prompt_shingles=tuple(shingles(text.prompt)),
+            prompt_words=tuple({sys.intern(w) for w in words(normalize(text.prompt))}),
             items={plain(x) for x in text.answers},
-            answer_shingles=shingles(answer),
-            answer_words=set(words(normalize(answer))),
+            answer_shingles=tuple(shingles(answer)),
+            answer_words=tuple({sys.intern(w) for w in words(normalize(answer))}),
             numbers=number_values(answer),
             effort=sum(len(words(x)) for x in text.answers),
             identity=card_identity(card),
@@ -180,38 +188,113 @@ def _near_by_text(a: _Features, b: _Features, config: CheckConfig) -> bool:
         return True
     chars = _jaccard(a.answer_shingles, b.answer_shingles)
     smaller = min(len(a.answer_words), len(b.answer_words))
-    contained = len(a.answer_words & b.answer_words) / smaller if smaller else chars
+    shared = len(set(a.answer_words).intersection(b.answer_words))
+    contained = shared / smaller if smaller else chars
     return max(chars, contained) >= config.near_answer_similarity
 
 
-def _blocking_keys(
-    features: Sequence[_Features], config: CheckConfig
-) -> list[tuple[set[str], set[str]]]:
-    """(question keys, answer keys) per card: a near pair shares one key of each kind.
+class _TextIndex:
+    """Kept cards by blocking keys: a near pair by text shares a question key and an answer
+    key, so a card is tested only against kept cards that share both.
 
-    Questions: prefix-filtered shingles and words, the two measures the question test takes
-    the larger of. Answers: prefix-filtered shingles, plus every word, item and number, which
-    cover containment, same sets and «шесть» = 6.
+    Keys are prefix-filtered, tokens rarest first in one order for the whole build: two
+    sets that must overlap in o tokens share one of the first n - o + 1 tokens of each
+    (the question's shingles and words), and two of the first n - o + 2 (answers, filed
+    by those pairs: far fewer kept cards share a pair of an answer's rare tokens than one
+    of them). Answers: shingles by Jaccard; several items by Jaccard, which alone decides
+    for them; the number set whole («шесть» = 6); and words by containment, where only the
+    smaller answer's prefix is sure to meet the other's tokens: a kept card is filed under
+    all of its words (and pairs) and its prefix, a new one looks up its prefix among the
+    former and all of its own among the latter.
     """
-    counts: tuple[Counter[str], Counter[str], Counter[str]] = (Counter(), Counter(), Counter())
-    for f in features:
-        counts[0].update(f.prompt_shingles)
-        counts[1].update(f.prompt_words)
-        counts[2].update(f.answer_shingles)
-    shingle_rank, word_rank, answer_rank = map(token_ranks, counts)
-    question_t, answer_t = config.near_question_similarity, config.near_answer_similarity
-    out = []
-    for f in features:
+
+    def __init__(self, features: Sequence[_Features], config: CheckConfig) -> None:
+        counts: list[Counter[str]] = [Counter() for _ in range(5)]
+        for f in features:
+            for count, tokens in zip(counts, self._token_sets(f), strict=True):
+                count.update(tokens)
+        self._ranks = [token_ranks(count) for count in counts]
+        self._question_t = config.near_question_similarity
+        self._answer_t = config.near_answer_similarity
+        self._questions: dict[str, set[int]] = defaultdict(set)
+        self._answers: dict[str, set[int]] = defaultdict(set)
+        self._filed: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+
+    @staticmethod
+    def _token_sets(f: _Features) -> tuple[Collection[str], ...]:
+        return f.prompt_shingles, f.prompt_words, f.answer_shingles, f.answer_words, f.items
+
+    def _prefix(self, tokens: Collection[str], which: int, threshold: float) -> list[str]:
+        return rarest_prefix(tokens, self._ranks[which], threshold)
+
+    def _pairs(self, ordered: Iterable[str], tag: str) -> set[str]:
+        return {f"{tag}{a}\x1f{b}" for a, b in itertools.combinations(ordered, 2)}
+
+    def _by_pairs(self, tokens: Collection[str], which: int, tag: str) -> set[str]:
+        """Keys for Jaccard >= t: pairs of the (n - o + 2)-prefix. A set so small that one
+        shared token could do (o = 1) has its tokens as well as all its pairs: a partner
+        that needs two shares two, and one that needs one shares a token."""
+        rank, t = self._ranks[which], self._answer_t
+        if math.ceil(t * len(tokens)) >= 2:
+            return self._pairs(rarest_prefix(tokens, rank, t, extra=1), tag)
+        ordered = sorted(tokens, key=rank.__getitem__)
+        return {tag + x for x in rarest_prefix(tokens, rank, t)} | self._pairs(ordered, tag)
+
+    def _keys(self, f: _Features) -> tuple[set[str], set[str], set[str]]:
+        """(question keys, answer keys to file under, answer keys to look up)."""
+        t = self._answer_t
         question = {f"k:{f.kind}"} if not f.prompt_shingles else set()
-        prompt_shingles = rarest_prefix(f.prompt_shingles, shingle_rank, question_t)
-        question.update("s:" + x for x in prompt_shingles)
-        question.update("w:" + x for x in rarest_prefix(f.prompt_words, word_rank, question_t))
-        answer = {"a:" + x for x in rarest_prefix(f.answer_shingles, answer_rank, answer_t)}
-        answer.update("aw:" + x for x in f.answer_words)
-        answer.update("i:" + x for x in f.items)
-        answer.update(f"#{float(n)}" for n in f.numbers)
-        out.append((question, answer))
-    return out
+        question.update("s:" + x for x in self._prefix(f.prompt_shingles, 0, self._question_t))
+        question.update("w:" + x for x in self._prefix(f.prompt_words, 1, self._question_t))
+        # Several items are near only by the Jaccard of their items; a single item meets
+        # several only when half of them is enough.
+        keys = self._by_pairs(f.items, 4, "i:") if len(f.items) > 1 or t <= 0.5 else set()
+        if len(f.items) > 1:
+            return question, keys, keys
+        keys |= self._by_pairs(f.answer_shingles, 2, "a:")
+        if f.numbers:
+            keys.add("#" + ",".join(repr(float(n)) for n in sorted(f.numbers)))
+        ordered = sorted(f.answer_words, key=self._ranks[3].__getitem__)
+        need = math.ceil(t * len(ordered))
+        own = rarest_prefix(ordered, self._ranks[3], t, extra=1 if need >= 2 else 0)
+        own_keys = self._pairs(own, "c2:") if need >= 2 else {"c1:" + x for x in own}
+        every = {"c1:" + x for x in ordered} | self._pairs(ordered, "c2:")
+        filed = keys | every | {"p" + k for k in own_keys}
+        looked = keys | own_keys | {"p" + k for k in every}
+        return question, filed, looked
+
+    def add(self, i: int, f: _Features) -> None:
+        question, filed, _ = self._keys(f)
+        self._filed[i] = frozenset(question), frozenset(filed)
+        for key in question:
+            self._questions[key].add(i)
+        for key in filed:
+            self._answers[key].add(i)
+
+    def remove(self, i: int) -> None:
+        question, filed = self._filed.pop(i)
+        for key in question:
+            self._questions[key].discard(i)
+        for key in filed:
+            self._answers[key].discard(i)
+
+    def candidates(self, f: _Features) -> set[int]:
+        """Kept cards that share a question key and an answer key with this card.
+
+        Gathered from the side with fewer postings and filtered by the other side's keys:
+        one side is often huge (every card of a channel shares its usual words), the other
+        small.
+        """
+        question, _, looked = self._keys(f)
+        sides = (question, looked)
+        postings = [
+            [self._questions.get(k, ()) for k in question],
+            [self._answers.get(k, ()) for k in looked],
+        ]
+        small = 0 if sum(map(len, postings[0])) <= sum(map(len, postings[1])) else 1
+        found: set[int] = set().union(*postings[small])
+        other = sides[1 - small]
+        return {k for k in found if not self._filed[k][1 - small].isdisjoint(other)}
 
 
 Prepared = tuple[CardText, _Features]
@@ -222,29 +305,6 @@ def prepare(card: Card, text: CardText | None = None) -> Prepared:
     card as the model's answers arrive, while it waits for the rest."""
     text = text or card_text(card)
     return text, _Features.of(card, text)
-
-
-def _sharing_both(
-    blocking: Sequence[tuple[set[str], set[str]]],
-    i: int,
-    by_question: dict[str, set[int]],
-    by_answer: dict[str, set[int]],
-) -> set[int]:
-    """Kept cards that share a question key and an answer key with card i.
-
-    Gathered from the side with fewer postings and filtered by the other side's keys: one
-    side is often huge (every card of a channel shares its usual words), the other small.
-    """
-    questions, answers = blocking[i]
-    postings = [
-        [by_question.get(k, ()) for k in questions],
-        [by_answer.get(k, ()) for k in answers],
-    ]
-    sizes = [sum(map(len, side)) for side in postings]
-    small = 0 if sizes[0] <= sizes[1] else 1
-    other_keys = blocking[i][1 - small]
-    found: set[int] = set().union(*postings[small])
-    return {k for k in found if not blocking[k][1 - small].isdisjoint(other_keys)}
 
 
 def find_duplicates(
@@ -269,7 +329,7 @@ def find_duplicates(
     texts = [text for text, _ in prepared]
     features = [feature for _, feature in prepared]
     neighbours: list[list[int]] | None = None
-    blocking: list[tuple[set[str], set[str]]] = []
+    index: _TextIndex | None = None
     flat: list[list[float]] = []
     if embed is not None and cards:
         pairs = [embedded_texts(t) for t in texts]
@@ -280,7 +340,7 @@ def find_duplicates(
                 flat[: len(cards)], flat[len(cards) :], kinds, config.embedding_similarity
             )
     elif not exhaustive:
-        blocking = _blocking_keys(features, config)
+        index = _TextIndex(features, config)
 
     def near(i: int, k: int) -> bool:
         """The test itself, for one pair (the exhaustive reference)."""
@@ -302,9 +362,10 @@ def find_duplicates(
             return (k for k in slot_of if features[k].identity != mine and near(i, k))
         if neighbours is not None:
             return (k for k in neighbours[i] if k in slot_of and features[k].identity != mine)
+        assert index is not None
         return (
             k
-            for k in _sharing_both(blocking, i, by_question, by_answer)
+            for k in index.candidates(features[i])
             if features[k].identity != mine
             and features[k].kind == features[i].kind
             and _near_by_text(features[i], features[k], config)
@@ -313,27 +374,19 @@ def find_duplicates(
     exact: dict[str, int] = {}  # exact form → the kept card of that form
     same_identity: dict[str, set[int]] = defaultdict(set)  # identity → its kept cards
     slot_of: dict[int, int] = {}  # kept card → its place in input order
-    by_question: dict[str, set[int]] = defaultdict(set)
-    by_answer: dict[str, set[int]] = defaultdict(set)
     dropped: dict[int, tuple[str, int]] = {}
 
     def keep(i: int, slot: int) -> None:
         slot_of[i] = slot
         exact.setdefault(keys[i], i)
         same_identity[features[i].identity].add(i)
-        if blocking:
-            for key in blocking[i][0]:
-                by_question[key].add(i)
-            for key in blocking[i][1]:
-                by_answer[key].add(i)
+        if index is not None:
+            index.add(i, features[i])
 
     def forget(i: int) -> int:
         same_identity[features[i].identity].discard(i)
-        if blocking:
-            for key in blocking[i][0]:
-                by_question[key].discard(i)
-            for key in blocking[i][1]:
-                by_answer[key].discard(i)
+        if index is not None:
+            index.remove(i)
         return slot_of.pop(i)
 
     def first(found: Iterable[int]) -> int | None:
