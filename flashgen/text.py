@@ -76,11 +76,23 @@ def join_answers(answers: Iterable[str]) -> str:
     return " | ".join(answers)
 
 
-@lru_cache(maxsize=8192)
+# The short texts normalised again and again (answers, questions, words) are memoised; a
+# whole post is normalised once where it is used (PostView) and not kept alive here: a
+# cache of 8,192 posts held tens of megabytes of text a large build had finished with.
+MEMO_CHARS = 300
+
+
 def normalize(text: str) -> str:
     """Text as compared for grounding and duplicates: NFC, one kind of quote, folded case."""
+    return _normalize_short(text) if len(text) <= MEMO_CHARS else _normalize(text)
+
+
+def _normalize(text: str) -> str:
     text = unicodedata.normalize("NFC", text).translate(_QUOTES).replace("ё", "е")
     return " ".join(text.replace("Ё", "Е").split()).casefold()
+
+
+_normalize_short = lru_cache(maxsize=8192)(_normalize)
 
 
 def words(text: str) -> list[str]:
@@ -165,10 +177,12 @@ NUMBER_SPAN_RE = re.compile(
 
 def number_values(text: str) -> set[float]:
     """Every number a text states, by value: 0,2 = 0.2; «шесть» = 6 = six; 576 тысяч = 576000."""
+    if len(text) > MEMO_CHARS:
+        return set(_number_values.__wrapped__(text))
     return set(_number_values(text))
 
 
-# A post's numbers are asked for once per card of the post: computed once.
+# An answer's numbers are asked for by several rules and the duplicate search.
 @lru_cache(maxsize=4096)
 def _number_values(text: str) -> frozenset[float]:
     folded = normalize(text)

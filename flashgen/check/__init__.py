@@ -86,7 +86,7 @@ class Checker:
         for card in cards:
             done = self._done[id(card)] = self._check(card)
             if done[2] is not None:
-                texts += embedded_texts(done[2][0])
+                texts += embedded_texts(done[2])
         if texts and self.feed is not None:
             self.feed(texts)
 
@@ -96,25 +96,27 @@ class Checker:
         """Split cards into the accepted and the rejected with their reasons, in input order."""
         checked = []
         for card in cards:
-            done = self._done.get(id(card))
+            done = self._done.pop(id(card), None)
             checked.append(done if done is not None and done[0] is card else self._check(card))
+        self._done.clear()
         reasons = [list(r) for _, r, _ in checked]
         passing = [i for i, r in enumerate(reasons) if not r]
-        prepared = [checked[i][2] for i in passing]
+        prepared = [p for _, _, p in checked if p is not None]
+        # The search holds the features alone, and lets go of each duplicate's.
+        checked_cards = [card for card, _, _ in checked]
+        del checked
         duplicates = find_duplicates(
-            [checked[i][0] for i in passing],
-            self.config,
-            embed,
-            [p for p in prepared if p is not None],
+            [checked_cards[i] for i in passing], self.config, embed, prepared
         )
+        del prepared
         kept: dict[int, Card] = {}
         for local, (reason, keeper) in duplicates.items():
             reasons[passing[local]].append(reason)
-            kept[passing[local]] = checked[passing[keeper]][0]
-        accepted = [card for (card, _, _), r in zip(checked, reasons, strict=True) if not r]
+            kept[passing[local]] = checked_cards[passing[keeper]]
+        accepted = [card for card, r in zip(checked_cards, reasons, strict=True) if not r]
         rejected = [
             Rejection(card=card, reasons=tuple(r), kept=kept.get(i))
-            for i, ((card, _, _), r) in enumerate(zip(checked, reasons, strict=True))
+            for i, (card, r) in enumerate(zip(checked_cards, reasons, strict=True))
             if r
         ]
         return accepted, rejected

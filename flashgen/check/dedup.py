@@ -11,7 +11,7 @@ recall.
 
 from __future__ import annotations
 
-import functools
+import hashlib
 import itertools
 import math
 import sys
@@ -55,9 +55,9 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return sum(x * y for x, y in zip(a, b, strict=True)) / norms if norms else 0.0
 
 
-def embedded_texts(text: CardText) -> tuple[str, str]:
+def embedded_texts(features: _Features) -> tuple[str, str]:
     """What is embedded of a card: its question and its answer."""
-    return text.prompt, _answer(text)
+    return features.prompt, join_answers(features.answers)
 
 
 def _embedding_neighbours(
@@ -122,25 +122,34 @@ class _Features:
     answer_words: tuple[str, ...]
     numbers: set[float]
     effort: int  # words to recall; fewer is better (C4)
-    identity: str
+    identity: bytes  # a digest of card_identity: a build holds one per card
+    exact: bytes  # a digest of the card's exact form: kind, question and answer, plain
     prompt: str
     quote: str
     answers: tuple[str, ...]
 
-    # Only cards that meet a twin need these: weighed then, not for every card.
-    @functools.cached_property
+    # Only cards that meet a twin need these: weighed then (and memoised by text), not
+    # for every card, and not kept.
+    @property
     def anchors(self) -> dict[str, float]:
         """The evidence's words the question names (text.anchor_weights)."""
         return anchor_weights(self.prompt, self.quote, self.answers)
 
-    @functools.cached_property
+    @property
     def support(self) -> float:
         """How well the evidence backs question and answer together (text.support)."""
         return sum(self.anchors.values())
 
+    def release(self) -> None:
+        """Drop what only the search needs, once the card is out of it (a duplicate)."""
+        self.prompt_shingles = self.prompt_words = self.answer_shingles = ()
+        self.answer_words = ()
+        self.items, self.numbers = set(), set()
+
     @classmethod
     def of(cls, card: Card, text: CardText) -> _Features:
         answer = _answer(text)
+        exact = f"{card.kind}\n{plain(text.prompt)}\n{plain(answer)}"
         return cls(
             kind=card.kind,
             prompt_shingles=tuple(shingles(text.prompt)),
@@ -150,7 +159,8 @@ class _Features:
             answer_words=tuple({sys.intern(w) for w in words(normalize(answer))}),
             numbers=number_values(answer),
             effort=sum(len(words(x)) for x in text.answers),
-            identity=card_identity(card),
+            identity=_digest(card_identity(card)),
+            exact=_digest(exact),
             prompt=text.prompt,
             quote=card.source_quote,
             answers=text.answers,
@@ -218,7 +228,6 @@ class _TextIndex:
         self._answer_t = config.near_answer_similarity
         self._questions: dict[str, set[int]] = defaultdict(set)
         self._answers: dict[str, set[int]] = defaultdict(set)
-        self._filed: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
 
     @staticmethod
     def _token_sets(f: _Features) -> tuple[Collection[str], ...]:
@@ -263,16 +272,17 @@ class _TextIndex:
         looked = keys | own_keys | {"p" + k for k in every}
         return question, filed, looked
 
+    # A card's keys are made again when it is removed (rarely: a better card took its
+    # place) rather than kept for every card.
     def add(self, i: int, f: _Features) -> None:
         question, filed, _ = self._keys(f)
-        self._filed[i] = frozenset(question), frozenset(filed)
         for key in question:
-            self._questions[key].add(i)
+            self._questions[sys.intern(key)].add(i)
         for key in filed:
-            self._answers[key].add(i)
+            self._answers[sys.intern(key)].add(i)
 
-    def remove(self, i: int) -> None:
-        question, filed = self._filed.pop(i)
+    def remove(self, i: int, f: _Features) -> None:
+        question, filed, _ = self._keys(f)
         for key in question:
             self._questions[key].discard(i)
         for key in filed:
@@ -286,25 +296,28 @@ class _TextIndex:
         small.
         """
         question, _, looked = self._keys(f)
-        sides = (question, looked)
         postings = [
-            [self._questions.get(k, ()) for k in question],
-            [self._answers.get(k, ()) for k in looked],
+            [p for p in (self._questions.get(k) for k in question) if p],
+            [p for p in (self._answers.get(k) for k in looked) if p],
         ]
         small = 0 if sum(map(len, postings[0])) <= sum(map(len, postings[1])) else 1
         found: set[int] = set().union(*postings[small])
-        other = sides[1 - small]
-        return {k for k in found if not self._filed[k][1 - small].isdisjoint(other)}
+        other = postings[1 - small]
+        return {k for k in found if any(k in posting for posting in other)}
 
 
-Prepared = tuple[CardText, _Features]
+Prepared = _Features
 
 
 def prepare(card: Card, text: CardText | None = None) -> Prepared:
     """What find_duplicates needs of one card, computed apart so a build can do it for each
     card as the model's answers arrive, while it waits for the rest."""
-    text = text or card_text(card)
-    return text, _Features.of(card, text)
+    return _Features.of(card, text or card_text(card))
+
+
+def _digest(text: str) -> bytes:
+    # 128 bits: no two of a build's texts share one, at a tenth of the text's memory.
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
 def find_duplicates(
@@ -324,15 +337,14 @@ def find_duplicates(
     every kept card instead, one pair at a time: the reference the tests hold the indexed
     search to.
     """
-    if prepared is None:
-        prepared = [prepare(card) for card in cards]
-    texts = [text for text, _ in prepared]
-    features = [feature for _, feature in prepared]
+    # The list is the search's own, to release duplicates' features from as it goes.
+    features = list(prepared) if prepared is not None else [prepare(card) for card in cards]
+    del prepared
     neighbours: list[list[int]] | None = None
     index: _TextIndex | None = None
     flat: list[list[float]] = []
     if embed is not None and cards:
-        pairs = [embedded_texts(t) for t in texts]
+        pairs = [embedded_texts(f) for f in features]
         flat = embed([q for q, _ in pairs] + [a for _, a in pairs])
         kinds = [f.kind for f in features]
         if not exhaustive:
@@ -371,14 +383,20 @@ def find_duplicates(
             and _near_by_text(features[i], features[k], config)
         )
 
-    exact: dict[str, int] = {}  # exact form → the kept card of that form
-    same_identity: dict[str, set[int]] = defaultdict(set)  # identity → its kept cards
+    exact: dict[bytes, int] = {}  # exact form → the kept card of that form
+    same_identity: dict[bytes, set[int]] = defaultdict(set)  # identity → its kept cards
     slot_of: dict[int, int] = {}  # kept card → its place in input order
     dropped: dict[int, tuple[str, int]] = {}
+    # The other way round, so a card that takes another's place takes over its exact
+    # forms and its duplicates without a walk over all of them.
+    forms_of: dict[int, list[bytes]] = defaultdict(list)
+    duplicates_of: dict[int, list[int]] = defaultdict(list)
 
     def keep(i: int, slot: int) -> None:
         slot_of[i] = slot
-        exact.setdefault(keys[i], i)
+        if features[i].exact not in exact:
+            exact[features[i].exact] = i
+            forms_of[i].append(features[i].exact)
         same_identity[features[i].identity].add(i)
         if index is not None:
             index.add(i, features[i])
@@ -386,19 +404,20 @@ def find_duplicates(
     def forget(i: int) -> int:
         same_identity[features[i].identity].discard(i)
         if index is not None:
-            index.remove(i)
+            index.remove(i, features[i])
         return slot_of.pop(i)
+
+    def drop(i: int, reason: str, keeper: int) -> None:
+        dropped[i] = (reason, keeper)
+        duplicates_of[keeper].append(i)
+        features[i].release()
 
     def first(found: Iterable[int]) -> int | None:
         return min(found, key=slot_of.__getitem__, default=None)
 
-    keys = [
-        f"{card.kind}\n{plain(text.prompt)}\n{plain(_answer(text))}"
-        for card, text in zip(cards, texts, strict=True)
-    ]
     for i in range(len(cards)):
         reason = "duplicate"
-        twin = exact.get(keys[i])
+        twin = exact.get(features[i].exact)
         if twin is None:
             twin = first(
                 k for k in same_identity[features[i].identity] if one_fact(features[i], features[k])
@@ -412,13 +431,13 @@ def find_duplicates(
             # The newcomer is the better card: it takes the earlier one's place, and what
             # was a duplicate of that one is now a duplicate of this one.
             keep(i, forget(twin))
-            for key, kept in list(exact.items()):
-                if kept == twin:
-                    exact[key] = i
-            dropped[twin] = (reason, i)
-            for j, (why, keeper) in list(dropped.items()):
-                if keeper == twin:
-                    dropped[j] = (why, i)
+            for form in forms_of.pop(twin, ()):
+                exact[form] = i
+                forms_of[i].append(form)
+            for j in duplicates_of.pop(twin, ()):
+                dropped[j] = (dropped[j][0], i)
+                duplicates_of[i].append(j)
+            drop(twin, reason, i)
         else:
-            dropped[i] = (reason, twin)
+            drop(i, reason, twin)
     return dropped
