@@ -98,7 +98,9 @@ class Checker:
         for card in cards:
             done = self._done.pop(id(card), None)
             checked.append(done if done is not None and done[0] is card else self._check(card))
+        # Every card has met its own rules: the posts' normalised texts are done with.
         self._done.clear()
+        self._views.clear()
         reasons = [list(r) for _, r, _ in checked]
         passing = [i for i, r in enumerate(reasons) if not r]
         prepared = [p for _, _, p in checked if p is not None]

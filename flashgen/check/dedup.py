@@ -108,7 +108,7 @@ def _jaccard(a: Collection[str], b: Collection[str]) -> float:
     return shared / (len(a) + len(b) - shared)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Features:
     """What the near-duplicate test compares, computed once per card."""
 
@@ -117,10 +117,10 @@ class _Features:
     # and a large build holds these for every card until the search is done.
     prompt_shingles: tuple[str, ...]
     prompt_words: tuple[str, ...]
-    items: set[str]
+    items: tuple[str, ...]
     answer_shingles: tuple[str, ...]
     answer_words: tuple[str, ...]
-    numbers: set[float]
+    numbers: frozenset[float]
     effort: int  # words to recall; fewer is better (C4)
     identity: bytes  # a digest of card_identity: a build holds one per card
     exact: bytes  # a digest of the card's exact form: kind, question and answer, plain
@@ -143,8 +143,8 @@ class _Features:
     def release(self) -> None:
         """Drop what only the search needs, once the card is out of it (a duplicate)."""
         self.prompt_shingles = self.prompt_words = self.answer_shingles = ()
-        self.answer_words = ()
-        self.items, self.numbers = set(), set()
+        self.answer_words = self.items = ()
+        self.numbers = frozenset()
 
     @classmethod
     def of(cls, card: Card, text: CardText) -> _Features:
@@ -154,10 +154,10 @@ class _Features:
             kind=card.kind,
             prompt_shingles=tuple(shingles(text.prompt)),
             prompt_words=tuple({sys.intern(w) for w in words(normalize(text.prompt))}),
-            items={plain(x) for x in text.answers},
+            items=tuple({plain(x) for x in text.answers}),
             answer_shingles=tuple(shingles(answer)),
             answer_words=tuple({sys.intern(w) for w in words(normalize(answer))}),
-            numbers=number_values(answer),
+            numbers=frozenset(number_values(answer)),
             effort=sum(len(words(x)) for x in text.answers),
             identity=_digest(card_identity(card)),
             exact=_digest(exact),
@@ -203,6 +203,10 @@ def _near_by_text(a: _Features, b: _Features, config: CheckConfig) -> bool:
     return max(chars, contained) >= config.near_answer_similarity
 
 
+# A posting becomes a set when it grows past this: membership is tested on it.
+_SHORT_POSTING = 8
+
+
 class _TextIndex:
     """Kept cards by blocking keys: a near pair by text shares a question key and an answer
     key, so a card is tested only against kept cards that share both.
@@ -226,8 +230,9 @@ class _TextIndex:
         self._ranks = [token_ranks(count) for count in counts]
         self._question_t = config.near_question_similarity
         self._answer_t = config.near_answer_similarity
-        self._questions: dict[str, set[int]] = defaultdict(set)
-        self._answers: dict[str, set[int]] = defaultdict(set)
+        # Most keys are one card's: a short list costs a third of a set.
+        self._questions: dict[str, list[int] | set[int]] = {}
+        self._answers: dict[str, list[int] | set[int]] = {}
 
     @staticmethod
     def _token_sets(f: _Features) -> tuple[Collection[str], ...]:
@@ -276,17 +281,27 @@ class _TextIndex:
     # place) rather than kept for every card.
     def add(self, i: int, f: _Features) -> None:
         question, filed, _ = self._keys(f)
-        for key in question:
-            self._questions[sys.intern(key)].add(i)
-        for key in filed:
-            self._answers[sys.intern(key)].add(i)
+        for postings, keys in ((self._questions, question), (self._answers, filed)):
+            for key in keys:
+                posting = postings.get(key)
+                if posting is None:
+                    postings[sys.intern(key)] = [i]
+                elif isinstance(posting, set):
+                    posting.add(i)
+                elif len(posting) >= _SHORT_POSTING:
+                    postings[key] = {*posting, i}
+                else:
+                    posting.append(i)
 
     def remove(self, i: int, f: _Features) -> None:
         question, filed, _ = self._keys(f)
-        for key in question:
-            self._questions[key].discard(i)
-        for key in filed:
-            self._answers[key].discard(i)
+        for postings, keys in ((self._questions, question), (self._answers, filed)):
+            for key in keys:
+                posting = postings[key]
+                if isinstance(posting, set):
+                    posting.discard(i)
+                else:
+                    posting.remove(i)
 
     def candidates(self, f: _Features) -> set[int]:
         """Kept cards that share a question key and an answer key with this card.
