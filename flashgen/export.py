@@ -16,6 +16,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -351,11 +352,16 @@ def write_package(decks: list[genanki.Deck], path: Path, timestamp: float) -> No
             atomic_file(path, ExportError, "package") as raw,
             zipfile.ZipFile(raw, "w") as archive,
         ):
-            for name, data in (("collection.anki2", db_path.read_bytes()), ("media", b"{}")):
+            for name, source in (("collection.anki2", db_path), ("media", None)):
                 info = zipfile.ZipInfo(name, date_time=date_time)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
-                archive.writestr(info, data)
+                if source is None:
+                    archive.writestr(info, b"{}")
+                    continue
+                # Streamed: a large deck's collection is not read into memory whole.
+                with source.open("rb") as data, archive.open(info, "w") as member:
+                    shutil.copyfileobj(data, member, 1 << 20)
 
 
 def export_decks(

@@ -17,6 +17,7 @@ from flashgen.settings import CheckConfig
 from flashgen.text import (
     FUNCTION_WORDS,
     channel_name,
+    folded_number_values,
     latin_terms,
     normalize,
     number_values,
@@ -298,7 +299,7 @@ class PostView(BaseModel):
     def of(cls, post: Post) -> PostView:
         text = normalize(post.text)
         return cls(
-            text=text, channel=channel_name(post.channel), numbers=frozenset(number_values(text))
+            text=text, channel=channel_name(post.channel), numbers=folded_number_values(text)
         )
 
 
