@@ -76,7 +76,9 @@ def variant(text: str, copy: int, rng: random.Random) -> str:
         text = _TERM_RE.sub(
             lambda m: m.group(0) + (f"x{copy}" if m.group(0) in renamed else ""), text
         )
-    return f"Выпуск {copy}. {text}"
+    # The copy's mark goes last: a model that cards the post's first figure (the fixture
+    # server does) then makes a card per post, not one per copy.
+    return f"{text}\nВыпуск {copy}."
 
 
 def write_posts(path: Path, count: int, seed: int = 7) -> None:
@@ -224,7 +226,8 @@ def rebuild(count: int, folder: Path) -> bool:
         walls[name] = float(run["wall"])  # type: ignore[arg-type]
         print(
             f"  server {'with' if flags else 'without'} embeddings: {walls[name]:.2f} s, "
-            f"peak {run['peak_mb']:.0f} MB, {sent} requests sent"
+            f"peak {run['peak_mb']:.0f} MB, {sent} requests sent — "
+            + str(run["out"]).strip().splitlines()[0]
         )
         ok = ok and sent == 0
     raw = raw_genanki(package, folder)
