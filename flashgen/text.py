@@ -47,13 +47,16 @@ def spaced(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
-_ELLIPSIS_RE = re.compile(r"\s*(?:…|\.\.\.)$")
-
-
 def line_key(line: str) -> str:
     """The form two copies of a line are compared in: spaced, no trailing ellipsis (a
     preview copy cuts a line off with one)."""
-    return _ELLIPSIS_RE.sub("", spaced(line))
+    key = spaced(line)
+    # endswith, not a regex anchored at $: re tries such a pattern at every position of
+    # the line, and a whole post's text is keyed once per post.
+    for ellipsis in ("…", "..."):
+        if key.endswith(ellipsis):
+            return key[: -len(ellipsis)].rstrip()
+    return key
 
 
 _HASHTAG_RE = re.compile(r"(?<![\w#])#([\w]+)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict
 
@@ -78,7 +79,9 @@ def _quote(card: Card, text: CardText, post: PostView, config: CheckConfig) -> b
 
 @rule("number-not-in-post")
 def _numbers(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool:
-    return any(not number_values(a) <= post.numbers for a in text.answers)
+    # An answer without a number asks nothing of the post's numbers, which are then never
+    # read off the post.
+    return any((values := number_values(a)) and not values <= post.numbers for a in text.answers)
 
 
 @rule("term-not-in-post")
@@ -286,21 +289,22 @@ def _about_channel(card: Card, text: CardText, post: PostView, config: CheckConf
     return post.channel is not None and post.channel in normalize(text.full)
 
 
-class PostView(BaseModel):
+class PostView:
     """A post as the rules see it: normalised text, and its channel name when it is one."""
 
-    model_config = ConfigDict(frozen=True)
-
-    text: str
-    channel: str | None
-    numbers: frozenset[float] = frozenset()  # what number_values finds in the text
+    def __init__(self, text: str, channel: str | None) -> None:
+        self.text = text
+        self.channel = channel
 
     @classmethod
     def of(cls, post: Post) -> PostView:
-        text = normalize(post.text)
-        return cls(
-            text=text, channel=channel_name(post.channel), numbers=folded_number_values(text)
-        )
+        return cls(normalize(post.text), channel_name(post.channel))
+
+    @cached_property
+    def numbers(self) -> frozenset[float]:
+        """What number_values finds in the text: read only for a card whose answer holds a
+        number, so most posts of a build never pay for it."""
+        return folded_number_values(self.text)
 
 
 def card_reasons(
