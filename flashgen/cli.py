@@ -406,7 +406,11 @@ def check(
         click.echo(json.dumps([v.model_dump() for v in verdicts], ensure_ascii=False, indent=2))
         return
     for verdict in verdicts:
-        state = "accepted" if verdict.accepted else "rejected: " + ", ".join(verdict.reasons)
+        shown = (
+            f"{reason} ({verdict.evidence[reason]})" if verdict.evidence.get(reason) else reason
+            for reason in verdict.reasons
+        )
+        state = "accepted" if verdict.accepted else "rejected: " + ", ".join(shown)
         click.echo(f"#{verdict.index} {state}")
     accepted = sum(v.accepted for v in verdicts)
     click.echo(f"{accepted} of {len(verdicts)} cards accepted")

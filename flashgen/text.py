@@ -92,14 +92,22 @@ def normalize(text: str) -> str:
 
 
 def _normalize(text: str) -> str:
+    return _unfold(text).casefold()
+
+
+def _unfold(text: str, *, lines: bool = False) -> str:
+    """normalize short of folding case: the form whose words keep their capitals; with
+    `lines`, its line breaks kept (a line of a post ends its sentence)."""
     text = unicodedata.normalize("NFC", text)
     # str.translate maps a Cyrillic text char by char through a dict (a tenth of a
     # cached rebuild); a replace per quote the text holds is C all the way.
     for quote, plain_quote in _QUOTE_PAIRS:
         if quote in text:
             text = text.replace(quote, plain_quote)
-    text = text.replace("ё", "е")
-    return " ".join(text.replace("Ё", "Е").split()).casefold()
+    text = text.replace("ё", "е").replace("Ё", "Е")
+    if lines:
+        return "\n".join(" ".join(line.split()) for line in text.split("\n"))
+    return " ".join(text.split())
 
 
 _normalize_short = lru_cache(maxsize=8192)(_normalize)
@@ -308,7 +316,7 @@ FUNCTION_WORDS = frozenset(
     "and or is are with by at from".split()
 )
 # Question words and verbs of asking, which a question has and its evidence sentence does not.
-_ASKING_WORDS = frozenset(
+QUESTION_WORDS = frozenset(
     "какой какая какое какие каким какую каких каком сколько кто кого чем чему что где когда "
     "зачем почему ли какова каков каковы назовите называется означает "
     "what which who whom whose how when where why does do did is are was were".split()
@@ -317,7 +325,9 @@ _ASKING_WORDS = frozenset(
 # about something else («HDFS (…) и YARN (Yet Another Resource Negotiator)»). Words keep
 # decimals such as 0,2 whole, so the comma here is never inside a number.
 _CLAUSE_BREAK_RE = re.compile(r"[,;:.!?)\n]")
+_SENTENCE_BREAK_RE = re.compile(r"[.!?\n]")
 _WORD_RE = re.compile(r"\d+(?:[.,]\d+)+|[\w'’-]+")
+_DOTTED_WORD_RE = re.compile(r"\d+(?:[.,]\d+)+|[^\W\d][\w-]*(?:\.[\w-]+)+|[\w'’-]+")
 
 
 def same_stem(a: str, b: str) -> bool:
@@ -334,18 +344,28 @@ def same_stem(a: str, b: str) -> bool:
     return a[:keep] == b[:keep]
 
 
+def positioned_words(text: str, *, dotted: bool = False) -> list[tuple[str, int, int, bool]]:
+    """Each word of a text as written (NFC, one kind of quote), with the number of clause
+    breaks and of sentence breaks before it: what tells how close two words stand.
+    `dotted` keeps a dotted name one word («retention.ms», "torch.optim.AdamW"). The last
+    member tells whether only spaces part the word from the one before («LLaMA 3»)."""
+    unfolded = _unfold(text, lines=True)
+    out: list[tuple[str, int, int, bool]] = []
+    clause = sentence = pos = 0
+    for match in (_DOTTED_WORD_RE if dotted else _WORD_RE).finditer(unfolded):
+        between = unfolded[pos : match.start()]
+        clause += len(_CLAUSE_BREAK_RE.findall(between))
+        # A decimal point is inside a word, so every full stop here ends a sentence.
+        sentence += len(_SENTENCE_BREAK_RE.findall(between))
+        out.append((match.group(0), clause, sentence, not between.strip()))
+        pos = match.end()
+    return out
+
+
 def _tokens(text: str) -> tuple[list[str], list[int]]:
     """The folded words of a text, and for each the number of clause breaks before it."""
-    folded = normalize(text)
-    tokens: list[str] = []
-    clauses: list[int] = []
-    clause, pos = 0, 0
-    for match in _WORD_RE.finditer(folded):
-        clause += len(_CLAUSE_BREAK_RE.findall(folded, pos, match.start()))
-        tokens.append(match.group(0))
-        clauses.append(clause)
-        pos = match.end()
-    return tokens, clauses
+    found = positioned_words(text)
+    return [w[0].casefold() for w in found], [w[1] for w in found]
 
 
 def _answer_spans(tokens: list[str], answers: tuple[str, ...] | list[str]) -> list[range]:
@@ -394,7 +414,7 @@ def _anchor_weights(
         by_head.setdefault(token[:4], []).append(p)
     found: dict[str, float] = {}
     for word in words(normalize(question)):
-        if word in FUNCTION_WORDS or word in _ASKING_WORDS:
+        if word in FUNCTION_WORDS or word in QUESTION_WORDS:
             continue
         # «A/B-тест» names «тест»; «BERT-base» names «BERT».
         forms = (

@@ -15,7 +15,13 @@ from typing import Any, BinaryIO
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from flashgen.check.dedup import Embedder, Prepared, embedded_texts, find_duplicates, prepare
-from flashgen.check.rules import RULES, CheckConfig, PostView, card_reasons, card_text
+from flashgen.check.rules import (
+    RULES,
+    CheckConfig,
+    PostView,
+    card_findings,
+    card_text,
+)
 from flashgen.errors import ExportError, InputError
 from flashgen.files import atomic_file
 from flashgen.models import Card, Post, card_identity, cloze_problem
@@ -48,6 +54,8 @@ class Rejection(BaseModel):
     reasons: tuple[str, ...]
     # For a duplicate: the card kept in its place.
     kept: Card | None = None
+    # Reason → what the post says instead, for the reasons that can tell.
+    evidence: dict[str, str] = {}
 
 
 class Checker:
@@ -64,7 +72,7 @@ class Checker:
         self._posts = {post.id: post for post in posts}
         self._views: dict[str, PostView] = {}
         # By id(card); the card itself is held so that id stays its own.
-        self._done: dict[int, tuple[Card, list[str], Prepared | None]] = {}
+        self._done: dict[int, tuple[Card, dict[str, str], Prepared | None]] = {}
         # Told the texts the duplicate search will embed, of each card that passes its own
         # rules, as soon as it does (a build embeds them while it waits for answers).
         self.feed: Callable[[list[str]], None] | None = None
@@ -75,9 +83,9 @@ class Checker:
             view = self._views[post_id] = PostView.of(self._posts[post_id])
         return view
 
-    def _check(self, card: Card) -> tuple[Card, list[str], Prepared | None]:
+    def _check(self, card: Card) -> tuple[Card, dict[str, str], Prepared | None]:
         text = card_text(card)
-        reasons = card_reasons(card, self._view(card.post_id), self.config, text)
+        reasons = card_findings(card, self._view(card.post_id), self.config, text)
         # Only cards that pass their own rules take part in the duplicate search.
         return card, reasons, None if reasons else prepare(card, text)
 
@@ -102,6 +110,7 @@ class Checker:
         self._done.clear()
         self._views.clear()
         reasons = [list(r) for _, r, _ in checked]
+        evidence = [{k: v for k, v in r.items() if v} for _, r, _ in checked]
         passing = [i for i, r in enumerate(reasons) if not r]
         prepared = [p for _, _, p in checked if p is not None]
         # The search holds the features alone, and lets go of each duplicate's.
@@ -117,7 +126,7 @@ class Checker:
             kept[passing[local]] = checked_cards[passing[keeper]]
         accepted = [card for card, r in zip(checked_cards, reasons, strict=True) if not r]
         rejected = [
-            Rejection(card=card, reasons=tuple(r), kept=kept.get(i))
+            Rejection(card=card, reasons=tuple(r), kept=kept.get(i), evidence=evidence[i])
             for i, (card, r) in enumerate(zip(checked_cards, reasons, strict=True))
             if r
         ]
@@ -166,6 +175,7 @@ class Verdict(BaseModel):
     index: int
     accepted: bool
     reasons: list[str]
+    evidence: dict[str, str] = {}
 
 
 def load_card_fields(path: str | Path) -> list[dict[str, Any]]:
@@ -203,9 +213,11 @@ def check_card_fields(
         else:
             verdicts[i].reasons = card
     _, rejected = check_cards(posts, [card for _, card in built], config, embed)
-    reasons_by_card = {id(r.card): list(r.reasons) for r in rejected}
+    by_card = {id(r.card): r for r in rejected}
     for i, card in built:
-        verdicts[i].reasons = reasons_by_card.get(id(card), [])
+        rejection = by_card.get(id(card))
+        verdicts[i].reasons = list(rejection.reasons) if rejection else []
+        verdicts[i].evidence = dict(rejection.evidence) if rejection else {}
         verdicts[i].accepted = not verdicts[i].reasons
     return verdicts
 
@@ -224,6 +236,8 @@ def _write_rejections(rejected: Iterable[Rejection], out: BinaryIO) -> None:
             "card": rejection.card.model_dump(mode="json"),
             "reasons": list(rejection.reasons),
         }
+        if rejection.evidence:
+            record["evidence"] = dict(rejection.evidence)
         if rejection.kept is not None:
             record["kept"] = rejection.kept.model_dump(mode="json")
         out.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))

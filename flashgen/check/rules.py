@@ -13,6 +13,7 @@ from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict
 
+from flashgen.check.binding import binding_problem
 from flashgen.models import CLOZE_RE, Card, Post
 from flashgen.settings import CheckConfig
 from flashgen.text import (
@@ -46,7 +47,9 @@ def card_text(card: Card) -> CardText:
     )
 
 
-Rule = Callable[[Card, CardText, "PostView", CheckConfig], bool]
+# A rule answers False when the card passes it; True or a sentence of evidence (what the
+# post says instead) when it fails.
+Rule = Callable[[Card, CardText, "PostView", CheckConfig], bool | str]
 RULES: dict[str, Rule] = {}
 
 
@@ -90,6 +93,31 @@ def _terms(card: Card, text: CardText, post: PostView, config: CheckConfig) -> b
 
 
 # --- atomicity and length (C1, C4, C5) ------------------------------------------------
+
+
+def _bound(card: Card, post: PostView) -> tuple[str, str] | None:
+    if card.kind != "basic":
+        return None
+    return binding_problem(card.question, card.answer, post.original)
+
+
+@rule("answer-not-bound")
+def _not_bound(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool | str:
+    found = _bound(card, post)
+    return found[1] if found and found[0] == "answer-not-bound" else False
+
+
+@rule("unit-mismatch")
+def _unit_mismatch(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool | str:
+    found = _bound(card, post)
+    return found[1] if found and found[0] == "unit-mismatch" else False
+
+
+@rule("flipped")
+def _flipped(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool | str:
+    found = _bound(card, post)
+    return found[1] if found and found[0] == "flipped" else False
+
 
 _JOINED_QUESTIONS = [
     r"\bи\s+(?:(?:с|в|на|о|об|по|для|из|к|от|за|у)\s+)?(?:почему|зачем|как|где|когда|сколько|"
@@ -292,13 +320,14 @@ def _about_channel(card: Card, text: CardText, post: PostView, config: CheckConf
 class PostView:
     """A post as the rules see it: normalised text, and its channel name when it is one."""
 
-    def __init__(self, text: str, channel: str | None) -> None:
+    def __init__(self, text: str, channel: str | None, original: str = "") -> None:
         self.text = text
         self.channel = channel
+        self.original = original or text  # as written: binding tells terms by their capitals
 
     @classmethod
     def of(cls, post: Post) -> PostView:
-        return cls(normalize(post.text), channel_name(post.channel))
+        return cls(normalize(post.text), channel_name(post.channel), post.text)
 
     @cached_property
     def numbers(self) -> frozenset[float]:
@@ -311,8 +340,20 @@ def card_reasons(
     card: Card, post: Post | PostView | None, config: CheckConfig, text: CardText | None = None
 ) -> list[str]:
     """Every rule the card breaks (`text` is the card's `card_text`, when it is at hand)."""
+    return list(card_findings(card, post, config, text))
+
+
+def card_findings(
+    card: Card, post: Post | PostView | None, config: CheckConfig, text: CardText | None = None
+) -> dict[str, str]:
+    """Every rule the card breaks → its evidence ("" where the reason says it all)."""
     if post is None:
-        return ["unknown-post"]
+        return {"unknown-post": ""}
     view = post if isinstance(post, PostView) else PostView.of(post)
     text = text or card_text(card)
-    return [name for name, check in RULES.items() if check(card, text, view, config)]
+    found: dict[str, str] = {}
+    for name, check in RULES.items():
+        verdict = check(card, text, view, config)
+        if verdict:
+            found[name] = verdict if isinstance(verdict, str) else ""
+    return found

@@ -1,0 +1,446 @@
+"""Answer binding: a card's answer is the one its post pairs with what the question names.
+
+A model that writes «Какой метод использовался в LLaMA 2? — DPO» from «Если в LLaMA 2
+использовался PPO, то в LLaMA 3 — DPO» has every word of its card in the post and still
+says what the post does not. The post tells which: the question's distinctive words stand
+next to PPO, not DPO. Four checks, each a named reason with its evidence:
+
+- answer-not-bound: none of the answer's words is in the post, or another candidate of
+  the answer's type (a number, a term) stands nearer to what the question names;
+- unit-mismatch: the answer's number is in the post with another unit or magnitude
+  (hours for days, тысяч for миллионов, MB for GB, % for раз);
+- flipped: a comparison or a negation the post states plainly is turned round.
+
+Nearness is measured as text.anchor_weights measures it: within a sentence, clause breaks
+weigh more than distance.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from flashgen.text import (
+    FUNCTION_WORDS,
+    QUESTION_WORDS,
+    number_values,
+    positioned_words,
+    same_stem,
+)
+
+# A candidate must beat the answer by this much, and by this factor, to say the question
+# points elsewhere: a tie is no evidence either way.
+_MARGIN = 0.5
+_RATIO = 1.5
+# What the question names weighs this much when it is a number or a term, else half.
+_DISTINCTIVE = 1.0
+_ORDINARY = 0.5
+
+
+_URL_RE = re.compile(r"https?://\S+|\b[\w.-]+\.(?:com|org|io|ru|tech|dev|me|ai)/\S*")
+
+
+_LABEL_RE = re.compile(r"^\s*\([^()]{1,60}\)\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    folded: str
+    cased: str
+    clause: int
+    sentence: int
+    first: bool  # the first word of its sentence (its capital says nothing)
+    joined: bool  # only spaces part it from the word before
+
+
+def _is_number(word: str) -> bool:
+    return word[:1].isdigit()
+
+
+def _is_term(word: _Word, cyrillic_post: bool) -> bool:
+    """A name or a technical term: Latin in a Cyrillic post, a capital inside a sentence,
+    CamelCase, ALLCAPS, letters with digits («GPT-4», «p99»), a dotted or snake_case name;
+    never a unit («KB», «ms»)."""
+    cased = word.cased
+    if _is_number(cased) or len(cased) < 2 or _unit(word.folded):
+        return False
+    if "." in cased or "_" in cased:
+        return True  # a setting or a module: «retention.ms», "torch.optim", "max_tokens"
+    if cyrillic_post and cased.isascii() and any(ch.isalpha() for ch in cased):
+        return True
+    if any(ch.isdigit() for ch in cased):
+        return True
+    inner_capital = any(ch.isupper() for ch in cased[1:])
+    # A capital after a dash, a bullet or a list's «2)» opens a line's sentence, not a name.
+    return inner_capital or (cased[0].isupper() and not word.first and word.joined)
+
+
+@lru_cache(maxsize=256)
+def _post_words(text: str) -> tuple[tuple[_Word, ...], bool]:
+    # A link's words («ru», «abs») are an address, not what the post says.
+    found = positioned_words(_URL_RE.sub(" ", text), dotted=True)
+    cyrillic = sum(1 for w in found if not w[0].isascii()) > len(found) / 3
+    out = []
+    previous_sentence = -1
+    for cased, clause, sentence, joined in found:
+        first = sentence != previous_sentence
+        out.append(_Word(cased.casefold(), cased, clause, sentence, first, joined))
+        previous_sentence = sentence
+    return tuple(out), cyrillic
+
+
+def _content(text: str) -> list[str]:
+    return [
+        w.casefold()
+        for w, *_ in positioned_words(text, dotted=True)
+        if w.casefold() not in FUNCTION_WORDS and w.casefold() not in QUESTION_WORDS
+    ]
+
+
+def _matches(word: str, wanted: str) -> bool:
+    """One word in another form, a number in words or digits («шесть» is 6), or one part of
+    a compound («50-летний» holds «50»)."""
+    if same_stem(word, wanted):
+        return True
+    value = number_values(wanted)
+    if value and number_values(word) == value:
+        return True
+    return "-" in word and any(same_stem(part, wanted) for part in word.split("-") if part)
+
+
+def _occurrences(words: tuple[_Word, ...], wanted: list[str]) -> list[int]:
+    """Where the answer stands in the post: each whole occurrence (its words in order, small
+    words between them allowed). «ClickHouse over YT» is where those three stand together,
+    not every «YT» of the post; an answer the post words otherwise is not placed at all."""
+    spans: list[int] = []
+    for start, word in enumerate(words):
+        if not _matches(word.folded, wanted[0]):
+            continue
+        at, span = start, [start]
+        for want in wanted[1:]:
+            at += 1
+            while at < len(words) and words[at].folded in FUNCTION_WORDS:
+                at += 1
+            if at >= len(words) or not _matches(words[at].folded, want):
+                break
+            span.append(at)
+        else:
+            spans.extend(span)
+    return spans
+
+
+def _weight(words: tuple[_Word, ...], p: int, x: int) -> float:
+    if words[p].sentence != words[x].sentence or p == x:
+        return 0.0
+    breaks = abs(words[p].clause - words[x].clause)
+    return 1.0 / (1 + 2 * breaks) / (1 + (abs(p - x) - 1) / 8)
+
+
+def _score(
+    words: tuple[_Word, ...],
+    places: list[int],
+    anchors: dict[str, list[int]],
+    weights: dict[str, float],
+) -> float:
+    """How strongly what the question names points at the words at `places`."""
+    total = 0.0
+    for anchor, positions in anchors.items():
+        total += weights[anchor] * max(
+            (_weight(words, p, x) for p in positions for x in places), default=0.0
+        )
+    return total
+
+
+@lru_cache(maxsize=64)  # each of the three rules asks it of the same card
+def binding_problem(question: str, answer: str, post_text: str) -> tuple[str, str] | None:
+    """(reason, evidence) when a basic card's answer is not the one its post gives to what
+    its question names; None when the post backs it or cannot tell."""
+    unit = _unit_problem(answer, post_text)
+    if unit:
+        return unit
+    words, cyrillic = _post_words(post_text)
+    wanted = _content(answer)
+    if not wanted or not words:
+        return None
+    hits = _occurrences(words, wanted)
+    if not hits:
+        # Not in the post in so many words: grounding's rules (number-, term-not-in-post)
+        # judge that; a paraphrase is no evidence of a wrong pairing.
+        return None
+    # «(LlaMA 3.1) …»: a leading label names the post's subject, not this fact's place.
+    question = _LABEL_RE.sub("", question)
+    asked = [
+        part
+        for w in _content(question)
+        for part in ([w, *(p for p in w.split("-") if len(p) > 2)] if "-" in w else [w])
+        if not any(_matches(part, a) for a in wanted)
+    ]
+    anchors: dict[str, list[int]] = {}
+    weights: dict[str, float] = {}
+    for q in asked:
+        places = [i for i, w in enumerate(words) if _matches(w.folded, q)]
+        if places:
+            anchors[q] = places
+            distinctive = _is_number(q) or any(_is_term(words[i], cyrillic) for i in places)
+            weights[q] = _DISTINCTIVE if distinctive else _ORDINARY
+    if not anchors:
+        return None
+    # A word the post repeats in sentence after sentence (its subject) says less of which
+    # fact is asked than one it says once.
+    for q, places in anchors.items():
+        weights[q] /= math.sqrt(len({words[i].sentence for i in places}))
+    problem = _competitor(words, cyrillic, wanted, hits, anchors, weights, asked)
+    if problem:
+        return problem
+    return _flip_problem(question, words, hits, anchors, weights)
+
+
+def _competitor(
+    words: tuple[_Word, ...],
+    cyrillic: bool,
+    wanted: list[str],
+    hits: list[int],
+    anchors: dict[str, list[int]],
+    weights: dict[str, float],
+    asked: list[str],
+) -> tuple[str, str] | None:
+    head = next((i for i in hits if _matches(words[i].folded, wanted[0])), hits[0])
+    number = bool(number_values(words[head].folded))
+    if not number and not _is_term(words[head], cyrillic):
+        return None  # an ordinary word: too many rivals to weigh
+
+    def rival(i: int) -> bool:
+        if not number:
+            return _is_term(words[i], cyrillic)
+        # «LLaMA 3», «Python 3.11»: a number right after a name is part of the name.
+        named = i > 0 and words[i].joined
+        return bool(number_values(words[i].folded)) and not (
+            named and _is_term(words[i - 1], cyrillic)
+        )
+
+    # A value belongs to the name before it («у senior — 520 тысяч», «в TRPO — через
+    # KL-дивергенцию»): when that name is the question's, the post pairs them, however
+    # near the words both cards share stand to a rival.
+    starts = [x for x in hits if x - 1 not in hits]
+    if any(_named_by(words, cyrillic, _owner(words, cyrillic, x), asked) for x in starts):
+        return None
+    # The answer's best single occurrence: a word the post repeats (DPO, in a long post
+    # about it) is judged where the question's words point at it most.
+    mine = max(_score(words, [x], anchors, weights) for x in hits)
+    if not mine:
+        # No word the question names shares a sentence with the answer: the question asks
+        # from the post's context (its subject, its title), and nearness tells nothing.
+        return None
+    best, best_at = 0.0, -1
+    for i, w in enumerate(words):
+        if i in hits or not rival(i) or any(_matches(w.folded, q) for q in asked):
+            continue
+        score = _score(words, [i], anchors, weights)
+        if score > best:
+            best, best_at = score, i
+    # The margin is in units of the heaviest word the question names (weights shrink with
+    # how often the post repeats a word).
+    margin = _MARGIN * max(weights[q] for q in anchors)
+    nearer = best_at >= 0 and best >= mine + margin and best >= _RATIO * mine
+    if not nearer:
+        # Owners decide for numbers only: of terms listed together («view по умолчанию, а
+        # incremental — для больших таблиц») the one before is a sibling, not an owner.
+        best_at = _owned_rival(words, cyrillic, starts, anchors, rival) if number else -1
+    if best_at >= 0:
+        named = ", ".join(sorted(anchors))
+        return (
+            "answer-not-bound",
+            f"the post pairs «{named}» with «{words[best_at].cased}», not with the answer",
+        )
+    return None
+
+
+def _owner(words: tuple[_Word, ...], cyrillic: bool, i: int) -> int:
+    """The term a value belongs to: the nearest one before it in its sentence («batch.size
+    is 16 KB and linger.ms is 5 ms»: 16 is batch.size's, 5 is linger.ms's); -1 for none."""
+    for k in range(i - 1, -1, -1):
+        if words[k].sentence != words[i].sentence:
+            return -1
+        if _is_term(words[k], cyrillic):
+            return k
+        # «LLaMA 3 — DPO»: the version is its name's, and the name owns what follows.
+        version = k > 0 and words[k].joined and _is_number(words[k].folded)
+        if version and _is_term(words[k - 1], cyrillic):
+            return k - 1
+    return -1
+
+
+def _named_by(words: tuple[_Word, ...], cyrillic: bool, k: int, asked: list[str]) -> bool:
+    """Whether the question names the term at k whole: «LLaMA 3» with its version, not
+    «LLaMA» of «LLaMA 2»."""
+    if k < 0:
+        return False
+    parts = [words[k].folded]
+    if k + 1 < len(words) and words[k + 1].joined and _is_number(words[k + 1].folded):
+        parts.append(words[k + 1].folded)
+    return all(any(_matches(part, q) for q in asked) for part in parts)
+
+
+def _owned_rival(
+    words: tuple[_Word, ...],
+    cyrillic: bool,
+    hits: list[int],
+    anchors: dict[str, list[int]],
+    rival: Callable[[int], bool],
+) -> int:
+    """A number of the post that belongs to a term the question names, when the answer's
+    every occurrence belongs to another term: the value of one setting given to its
+    neighbour. The rival's place, or -1."""
+    named = {p for places in anchors.values() for p in places if _is_term(words[p], cyrillic)}
+    if not named:
+        return -1
+    owners = [_owner(words, cyrillic, x) for x in hits]
+    if any(o in named or o < 0 for o in owners):
+        return -1
+    for i in range(len(words)):
+        if i not in hits and rival(i) and _owner(words, cyrillic, i) in named:
+            return i
+    return -1
+
+
+# --- units and magnitudes -----------------------------------------------------------------
+
+# Folded unit words by their first letters → (dimension, unit). Longest prefix wins.
+_UNITS: dict[str, tuple[str, str]] = {
+    **dict.fromkeys(("мс", "миллисек", "ms", "millisec", "msec"), ("time", "ms")),
+    **dict.fromkeys(("мкс", "микросек", "us", "µs", "microsec"), ("time", "us")),
+    **dict.fromkeys(("с", "сек", "секунд", "s", "sec", "second"), ("time", "s")),
+    **dict.fromkeys(("мин", "минут", "min", "minute"), ("time", "min")),
+    **dict.fromkeys(("ч", "час", "h", "hr", "hour"), ("time", "hour")),
+    **dict.fromkeys(("дн", "день", "дня", "дней", "сут", "d", "day"), ("time", "day")),
+    **dict.fromkeys(("недел", "week", "wk"), ("time", "week")),
+    **dict.fromkeys(("месяц", "мес", "month"), ("time", "month")),
+    **dict.fromkeys(("год", "лет", "year", "yr"), ("time", "year")),
+    **dict.fromkeys(("кб", "kb", "kib", "килобайт", "kilobyte"), ("size", "KB")),
+    **dict.fromkeys(("мб", "mb", "mib", "мегабайт", "megabyte"), ("size", "MB")),
+    **dict.fromkeys(("гб", "gb", "gib", "гигабайт", "gigabyte"), ("size", "GB")),
+    **dict.fromkeys(("тб", "tb", "tib", "терабайт", "terabyte"), ("size", "TB")),
+    **dict.fromkeys(("тыс", "thousand"), ("magnitude", "1e3")),
+    **dict.fromkeys(("млн", "миллион", "million", "mln"), ("magnitude", "1e6")),
+    **dict.fromkeys(("млрд", "миллиард", "billion", "bln"), ("magnitude", "1e9")),
+    **dict.fromkeys(("%", "процент", "percent", "pct"), ("ratio", "%")),
+    **dict.fromkeys(("раз", "times", "x", "×"), ("ratio", "times")),
+}
+# Short forms match whole words only: «с» or «d» as a prefix would match anything.
+_WHOLE_ONLY = frozenset(
+    {"с", "s", "ч", "h", "d", "x", "us", "ms", "мс", "мин", "min", "hr", "yr", "wk", "дн", "мес"}
+)
+_UNIT_RE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(%|×|[^\W\d_]+)")
+
+
+def _unit(word: str) -> tuple[str, str] | None:
+    best: tuple[str, str] | None = None
+    best_len = 0
+    for prefix, unit in _UNITS.items():
+        whole = prefix in _WHOLE_ONLY
+        if (word == prefix if whole else word.startswith(prefix)) and len(prefix) > best_len:
+            best, best_len = unit, len(prefix)
+    return best
+
+
+def _quantities(text: str) -> list[tuple[str, tuple[str, str], str]]:
+    """(number, (dimension, unit), as written) for each number followed by a unit."""
+    found = []
+    for match in _UNIT_RE.finditer(text.casefold().replace("ё", "е")):
+        unit = _unit(match.group(2))
+        if unit:
+            found.append((match.group(1).replace(",", "."), unit, match.group(0)))
+    return found
+
+
+def _unit_problem(answer: str, post_text: str) -> tuple[str, str] | None:
+    posted = _quantities(post_text)
+    for number, (dimension, unit), _ in _quantities(answer):
+        there = [(u, said) for n, (d, u), said in posted if n == number and d == dimension]
+        if there and all(u != unit for u, _ in there):
+            return "unit-mismatch", f"the post says «{there[0][1]}»"
+    return None
+
+
+# --- comparisons and negations ------------------------------------------------------------
+
+_OPPOSITES = [
+    ("быстре", "медленне"),
+    ("больше", "меньше"),
+    ("выше", "ниже"),
+    ("лучше", "хуже"),
+    ("дешевле", "дороже"),
+    ("длиннее", "короче"),
+    ("чаще", "реже"),
+    ("раньше", "позже"),
+    ("увелич", "уменьш"),
+    ("ускор", "замедл"),
+    ("faster", "slower"),
+    ("more", "less"),
+    ("more", "fewer"),
+    ("higher", "lower"),
+    ("larger", "smaller"),
+    ("bigger", "smaller"),
+    ("better", "worse"),
+    ("earlier", "later"),
+    ("longer", "shorter"),
+    ("increase", "decrease"),
+    ("cheaper", "costlier"),
+    ("speeds", "slows"),
+]
+_NEGATIONS = frozenset(
+    "не нет ни без not no never without cannot can't doesn't don't isn't aren't won't".split()
+)
+
+
+def _comparatives(word: str) -> list[tuple[str, str]]:
+    """(this side, the other side) of each opposite pair the word is a side of."""
+    out = []
+    for a, b in _OPPOSITES:
+        if word.startswith(a):
+            out.append((a, b))
+        elif word.startswith(b):
+            out.append((b, a))
+    return out
+
+
+def _flip_problem(
+    question: str,
+    words: tuple[_Word, ...],
+    hits: list[int],
+    anchors: dict[str, list[int]],
+    weights: dict[str, float],
+) -> tuple[str, str] | None:
+    # The sentence the answer is bound to: the one where the question's words point at it.
+    bound = max(hits, key=lambda i: _score(words, [i], anchors, weights))
+    sentence = [i for i, w in enumerate(words) if w.sentence == words[bound].sentence]
+    said = [words[i].folded for i in sentence]
+    asked = [w.casefold() for w, *_ in positioned_words(question, dotted=True)]
+    for word in asked:
+        for side, other in _comparatives(word):
+            if any(s.startswith(side) for s in said):
+                continue
+            opposite = [i for i in sentence if words[i].folded.startswith(other)]
+            # «X быстрее Y» asked as «что быстрее?»: the answer stands before the word.
+            if opposite and bound < opposite[0]:
+                return "flipped", f"the post says «{words[opposite[0]].cased}»"
+    asked_negated = _negated(asked)
+    said_negated = _negated(said)
+    for verb in {w for w in asked if len(w) >= 5} - set(FUNCTION_WORDS):
+        in_post = [s for s in said if same_stem(s, verb)]
+        if not in_post:
+            continue
+        negated_here = any(same_stem(v, verb) for v in asked_negated)
+        negated_there = any(same_stem(v, verb) for v in said_negated)
+        if negated_here != negated_there:
+            state = "negates" if negated_there else "does not negate"
+            return "flipped", f"the post {state} «{in_post[0]}»"
+    return None
+
+
+def _negated(words: list[str]) -> set[str]:
+    """Words right after a negation («не поддерживает», "does not use", "cannot run")."""
+    return {words[i + 1] for i, w in enumerate(words[:-1]) if w in _NEGATIONS or w.endswith("n't")}
