@@ -117,3 +117,46 @@ def test_build_reports_rejected_cards_beside_the_deck(tmp_path: Path) -> None:
     # The next clean build rewrites the report, so it never describes an older build.
     CliRunner().invoke(main, ["build", str(posts), "--generator", "offline", "--out", str(out)])
     assert (out / "flashgen.rejected.jsonl").read_text(encoding="utf-8") == ""
+
+
+def test_check_prints_the_evidence_of_a_wrong_fact(tmp_path: Path) -> None:
+    posts = tmp_path / "posts.txt"
+    posts.write_text(
+        "Forwarded from Data\nПо умолчанию retention.ms равен 7 дней, а segment.ms — 1 час.\n",
+        encoding="utf-8",
+    )
+    [post] = read_posts([posts])
+    quote = "По умолчанию retention.ms равен 7 дней, а segment.ms — 1 час."
+    cards = tmp_path / "cards.json"
+    fields = [
+        ("Чему по умолчанию равен retention.ms?", "7 дней"),
+        ("Чему по умолчанию равен retention.ms?", "7 часов"),
+        ("Чему по умолчанию равен segment.ms?", "7 дней"),
+    ]
+    cards.write_text(
+        json.dumps(
+            [
+                {
+                    "kind": "basic",
+                    "question": q,
+                    "answer": a,
+                    "source_quote": quote,
+                    "post_id": post.id,
+                }
+                for q, a in fields
+            ],
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["check", "--posts", str(posts), "--cards", str(cards)])
+    lines = result.stdout.splitlines()
+    assert lines[0] == "#0 accepted"
+    assert lines[1] == "#1 rejected: unit-mismatch (the post says «7 дней»)"
+    assert lines[2].startswith("#2 rejected: answer-not-bound (") and "«1»" in lines[2]
+    as_json = json.loads(
+        CliRunner()
+        .invoke(main, ["check", "--posts", str(posts), "--cards", str(cards), "--json"])
+        .stdout
+    )
+    assert as_json[1]["evidence"] == {"unit-mismatch": "the post says «7 дней»"}

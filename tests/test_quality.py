@@ -107,3 +107,31 @@ def test_a_card_covers_a_fact_only_with_an_anchor_and_an_answer() -> None:
     assert covers(card, nll)
     other = card.model_copy(update={"question": "Коэффициент равен {{c1::0,2}}."})
     assert not covers(other, nll)
+
+
+BINDING = REPO / "tests" / "quality" / "binding"
+# The kind of defect each binding reason is written for.
+_REASON_OF_KIND = {
+    "unit-mismatch": "unit-mismatch",
+    "flipped": "flipped",
+    "wrong-entity": "answer-not-bound",
+    "neighbour-value": "answer-not-bound",
+}
+
+
+def test_the_wrong_fact_set_is_met_by_the_rules_alone() -> None:
+    posts = read_posts([BINDING / "posts.txt"])
+    entries = [json.loads(line) for line in (BINDING / "cards.jsonl").read_text().splitlines()]
+    bad = [e for e in entries if e["label"] == "bad"]
+    good = [e for e in entries if e["label"] == "good"]
+    assert len(bad) >= 40 and len(good) >= 40
+    assert {e["lang"] for e in bad} == {"ru", "en"}
+    caught = [e for e in bad if _judge(e, posts)]
+    wrongly = [e["id"] for e in good if _judge(e, posts)]
+    assert len(caught) / len(bad) >= 0.5
+    assert len(wrongly) / len(good) <= 0.05, wrongly
+    # Each binding reason catches cards of the kind of wrong fact it is written for (a
+    # flipped «что быстрее: X или Y?» is often caught first as answer-in-question).
+    for kind, reason in _REASON_OF_KIND.items():
+        own = [e for e in caught if e["kind"] == kind and reason in _judge(e, posts)]
+        assert len(own) >= 5, (kind, reason, len(own))

@@ -3,7 +3,7 @@
 A model that writes «Какой метод использовался в LLaMA 2? — DPO» from «Если в LLaMA 2
 использовался PPO, то в LLaMA 3 — DPO» has every word of its card in the post and still
 says what the post does not. The post tells which: the question's distinctive words stand
-next to PPO, not DPO. Four checks, each a named reason with its evidence:
+next to PPO, not DPO. Three checks, each a named reason with its evidence:
 
 - answer-not-bound: none of the answer's words is in the post, or another candidate of
   the answer's type (a number, a term) stands nearer to what the question names;
@@ -180,19 +180,22 @@ def binding_problem(question: str, answer: str, post_text: str) -> tuple[str, st
     ]
     anchors: dict[str, list[int]] = {}
     weights: dict[str, float] = {}
+    named: set[str] = set()  # the names and numbers among them
     for q in asked:
         places = [i for i, w in enumerate(words) if _matches(w.folded, q)]
         if places:
             anchors[q] = places
             distinctive = _is_number(q) or any(_is_term(words[i], cyrillic) for i in places)
             weights[q] = _DISTINCTIVE if distinctive else _ORDINARY
+            if distinctive:
+                named.add(q)
     if not anchors:
         return None
     # A word the post repeats in sentence after sentence (its subject) says less of which
     # fact is asked than one it says once.
     for q, places in anchors.items():
         weights[q] /= math.sqrt(len({words[i].sentence for i in places}))
-    problem = _competitor(words, cyrillic, wanted, hits, anchors, weights, asked)
+    problem = _competitor(words, cyrillic, wanted, hits, anchors, weights, asked, named)
     if problem:
         return problem
     return _flip_problem(question, words, hits, anchors, weights)
@@ -206,6 +209,7 @@ def _competitor(
     anchors: dict[str, list[int]],
     weights: dict[str, float],
     asked: list[str],
+    distinct: set[str],
 ) -> tuple[str, str] | None:
     head = next((i for i in hits if _matches(words[i].folded, wanted[0])), hits[0])
     number = bool(number_values(words[head].folded))
@@ -216,9 +220,9 @@ def _competitor(
         if not number:
             return _is_term(words[i], cyrillic)
         # «LLaMA 3», «Python 3.11»: a number right after a name is part of the name.
-        named = i > 0 and words[i].joined
+        version = i > 0 and words[i].joined
         return bool(number_values(words[i].folded)) and not (
-            named and _is_term(words[i - 1], cyrillic)
+            version and _is_term(words[i - 1], cyrillic)
         )
 
     # A value belongs to the name before it («у senior — 520 тысяч», «в TRPO — через
@@ -245,15 +249,21 @@ def _competitor(
     # how often the post repeats a word).
     margin = _MARGIN * max(weights[q] for q in anchors)
     nearer = best_at >= 0 and best >= mine + margin and best >= _RATIO * mine
+    if nearer and distinct:
+        # The words both facts share («индекс», «строился») can outweigh the one name that
+        # tells them apart; the rival must stand nearer to the names and numbers too.
+        names = {q: anchors[q] for q in distinct}
+        own = max(_score(words, [x], names, weights) for x in hits)
+        nearer = _score(words, [best_at], names, weights) > own
     if not nearer:
         # Owners decide for numbers only: of terms listed together («view по умолчанию, а
         # incremental — для больших таблиц») the one before is a sibling, not an owner.
         best_at = _owned_rival(words, cyrillic, starts, anchors, rival) if number else -1
     if best_at >= 0:
-        named = ", ".join(sorted(anchors))
+        pointers = ", ".join(sorted(anchors))
         return (
             "answer-not-bound",
-            f"the post pairs «{named}» with «{words[best_at].cased}», not with the answer",
+            f"the post pairs «{pointers}» with «{words[best_at].cased}», not with the answer",
         )
     return None
 
@@ -427,6 +437,8 @@ def _flip_problem(
             # «X быстрее Y» asked as «что быстрее?»: the answer stands before the word.
             if opposite and bound < opposite[0]:
                 return "flipped", f"the post says «{words[opposite[0]].cased}»"
+    # A negation is the answer's clause's own: «KServe scales to zero; Seldon Core does not».
+    said = [words[i].folded for i in sentence if words[i].clause == words[bound].clause]
     asked_negated = _negated(asked)
     said_negated = _negated(said)
     for verb in {w for w in asked if len(w) >= 5} - set(FUNCTION_WORDS):
