@@ -19,7 +19,7 @@ RU = (
 )
 EN = (
     "Mistral 7B uses sliding window attention, while Falcon uses multi-query attention. "
-    "The default batch.size is 16 KB and linger.ms is 5 ms. "
+    "The default batch.size is 16 KB and buffer.memory is 32 MB. "
     "DuckDB is faster than SQLite on analytical queries. "
     "Parquet does not support in-place updates. Training took 14 days on 512 GPUs. "
     "Kafka came from LinkedIn, while the Spark project came from UC Berkeley."
@@ -38,7 +38,7 @@ CASES = [
     # the value of one setting given to its neighbour
     (RU, "Чему по умолчанию равен segment.ms?", "7 дней", "answer-not-bound", "1"),
     (RU, "Чему по умолчанию равен segment.ms?", "1 час", None, None),
-    (EN, "What is the default linger.ms?", "16 KB", "answer-not-bound", "5"),
+    (EN, "What is the default buffer.memory?", "16 KB", "answer-not-bound", "32"),
     (EN, "What is the default batch.size?", "16 KB", None, None),
     # a unit or a magnitude swapped
     (RU, "Чему по умолчанию равен retention.ms?", "7 часов", "unit-mismatch", "7 дней"),
@@ -101,3 +101,39 @@ def test_the_build_reports_the_rival_as_evidence() -> None:
     assert accepted == [right]
     assert rejected[0].reasons == ("answer-not-bound",)
     assert "«PPO»" in rejected[0].evidence["answer-not-bound"]
+
+
+LISTS_RU = (
+    "Сравнили два подхода. Плюсы Airflow: зрелость, огромное сообщество. "
+    "Минусы Dagster: молодой проект, мало плагинов.\n"
+    "Что помогло на собеседованиях: мок-интервью с друзьями.\n"
+    "Что не помогло: заучивание ответов."
+)
+LISTS_EN = (
+    "Pros of Parquet: columnar reads, good compression. Cons of Parquet: slow single-row writes."
+)
+
+
+@pytest.mark.parametrize(
+    ("post", "question", "answer", "bad"),
+    [
+        (LISTS_RU, "Назовите один из плюсов Airflow.", "огромное сообщество", False),
+        (LISTS_RU, "Назовите один из плюсов Dagster.", "огромное сообщество", True),
+        (LISTS_RU, "Назовите один из минусов Airflow.", "мало плагинов", True),
+        (LISTS_RU, "Что помогло на собеседованиях?", "мок-интервью с друзьями", False),
+        (LISTS_RU, "Что помогло на собеседованиях?", "заучивание ответов", True),
+        (LISTS_RU, "Что не помогло?", "заучивание ответов", False),
+        (LISTS_EN, "Name a pro of Parquet.", "good compression", False),
+        (LISTS_EN, "Name a pro of Parquet.", "slow single-row writes", True),
+        (LISTS_EN, "Name a con of Parquet.", "slow single-row writes", False),
+    ],
+)
+def test_an_item_asked_as_one_of_another_list(
+    post: str, question: str, answer: str, bad: bool
+) -> None:
+    found = binding_problem(question, answer, post)
+    if bad:
+        assert found is not None and found[0] == "answer-not-bound"
+        assert "under" in found[1]
+    else:
+        assert found is None

@@ -116,6 +116,7 @@ _REASON_OF_KIND = {
     "flipped": "flipped",
     "wrong-entity": "answer-not-bound",
     "neighbour-value": "answer-not-bound",
+    "wrong-list": "answer-not-bound",
 }
 
 

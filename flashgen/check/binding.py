@@ -103,8 +103,8 @@ def _content(text: str) -> list[str]:
 def _matches(word: str, wanted: str) -> bool:
     """One word in another form, a number in words or digits («шесть» is 6), or one part of
     a compound («50-летний» holds «50»)."""
-    if same_stem(word, wanted):
-        return True
+    if same_stem(word, wanted) or word in (wanted + "s", wanted + "es") or wanted == word + "s":
+        return True  # short English words in the plural («pro»/«pros») are below same_stem
     value = number_values(wanted)
     if value and number_values(word) == value:
         return True
@@ -195,7 +195,9 @@ def binding_problem(question: str, answer: str, post_text: str) -> tuple[str, st
     # fact is asked than one it says once.
     for q, places in anchors.items():
         weights[q] /= math.sqrt(len({words[i].sentence for i in places}))
-    problem = _competitor(words, cyrillic, wanted, hits, anchors, weights, asked, named)
+    problem = _list_problem(post_text, wanted, _content(question), cyrillic) or _competitor(
+        words, cyrillic, wanted, hits, anchors, weights, asked, named
+    )
     if problem:
         return problem
     return _flip_problem(question, words, hits, anchors, weights)
@@ -216,9 +218,20 @@ def _competitor(
     if not number and not _is_term(words[head], cyrillic):
         return None  # an ordinary word: too many rivals to weigh
 
+    # A number measured in a unit has rivals in that unit's dimension only: «40 минут»
+    # and «18 ГБ» are not two answers to one question.
+    answer_units = {unit[0] for _, unit, _ in _quantities(" ".join(wanted))}
+
     def rival(i: int) -> bool:
         if not number:
             return _is_term(words[i], cyrillic)
+        if answer_units:
+            unit = _unit(words[i + 1].folded) if i + 1 < len(words) else None
+            if unit is None or unit[0] not in answer_units:
+                return False
+        return any_number(i)
+
+    def any_number(i: int) -> bool:
         # «LLaMA 3», «Python 3.11»: a number right after a name is part of the name.
         version = i > 0 and words[i].joined
         return bool(number_values(words[i].folded)) and not (
@@ -314,6 +327,72 @@ def _owned_rival(
         if i not in hits and rival(i) and _owner(words, cyrillic, i) in named:
             return i
     return -1
+
+
+# --- lists under headings -----------------------------------------------------------------
+
+# «Плюсы DPO: …», "Cons of GGUF: …", «Что не помогло:» and the items after it: to the end
+# of the sentence, or, when the heading ends its line, the lines below it up to a blank one.
+_HEADING_RE = re.compile(r"(?m)(?:^|(?<=[.!?]\s))[ \t]*([^\n:.!?]{2,60}):[ \t]*")
+_LIST_END_RE = re.compile(r"[.!?](?:\s|$)|\n\s*\n")
+
+
+def _headed_lists(text: str) -> list[tuple[str, str]]:
+    """(heading, items) of each list the post introduces with «heading:»."""
+    found = list(_HEADING_RE.finditer(text))
+    lists = []
+    for n, match in enumerate(found):
+        start = match.end()
+        stop = found[n + 1].start() if n + 1 < len(found) else len(text)
+        if text[start : start + 1] != "\n":
+            end = _LIST_END_RE.search(text, start, stop)
+            stop = end.start() if end else stop
+        lists.append((match.group(1), text[start:stop]))
+    return lists
+
+
+def _list_problem(
+    post_text: str, wanted: list[str], asked: list[str], cyrillic: bool
+) -> tuple[str, str] | None:
+    """An item asked as one of another list: a con asked as a pro, «Плюсы DPO» asked of
+    PPO, what did not help asked as what helped. Only short headings count, those of
+    lists side by side («Плюсы DPO:», «Минусы PPO:»); a sentence that ends in a colon
+    («Архитектурно YTsaurus состоит из слоев:») introduces, it does not sort."""
+    lists = [(h, items) for h, items in _headed_lists(post_text) if len(_content(h)) <= 4]
+    if len(lists) < 2:
+        return None
+    negated = bool(_negated(asked) or set(asked) & _NEGATIONS)
+
+    def named(heading: str) -> tuple[set[str], set[str], bool]:
+        """(its words the question names, those it does not, whether it is negated)."""
+        said = [w for w in _content(heading) if w not in _NEGATIONS]
+        hit = {w for w in said if any(_matches(w, q) for q in asked)}
+        return hit, set(said) - hit, bool(set(_content(heading)) & _NEGATIONS)
+
+    def holds(items: str) -> bool:
+        listed = _content(items)
+        return all(any(_matches(w, a) for w in listed) for a in wanted)
+
+    for heading, items in lists:
+        if not holds(items):
+            continue
+        hit, missed, heading_negated = named(heading)
+        if not hit:
+            continue  # the question does not ask about this list
+        if not missed and heading_negated == negated:
+            return None  # the question names the answer's own list
+        for other, _ in lists:
+            if other == heading:
+                continue
+            other_hit, _, other_negated = named(other)
+            sorts_apart = other_hit - hit or heading_negated != negated
+            if other_hit and other_negated == negated and sorts_apart:
+                where, asked_for = heading.strip(), other.strip()
+                return (
+                    "answer-not-bound",
+                    f"the post lists «{' '.join(wanted)}» under «{where}», not under «{asked_for}»",
+                )
+    return None
 
 
 # --- units and magnitudes -----------------------------------------------------------------
