@@ -327,7 +327,9 @@ QUESTION_WORDS = frozenset(
 _CLAUSE_BREAK_RE = re.compile(r"[,;:.!?)\n]")
 _SENTENCE_BREAK_RE = re.compile(r"[.!?\n]")
 _WORD_RE = re.compile(r"\d+(?:[.,]\d+)+|[\w'’-]+")
-_DOTTED_WORD_RE = re.compile(r"\d+(?:[.,]\d+)+|[^\W\d][\w-]*(?:\.[\w-]+)+|[\w'’-]+")
+# A dot inside a name is followed by a small letter or a digit: «PPO.В» is two sentences
+# glued, not a name.
+_DOTTED_WORD_RE = re.compile(r"\d+(?:[.,]\d+)+|[^\W\d][\w-]*(?:\.(?![A-ZА-ЯЁ])[\w-]+)+|[\w'’-]+")
 
 
 def same_stem(a: str, b: str) -> bool:
@@ -364,8 +366,10 @@ def positioned_words(text: str, *, dotted: bool = False) -> list[tuple[str, int,
 
 def _tokens(text: str) -> tuple[list[str], list[int]]:
     """The folded words of a text, and for each the number of clause breaks before it."""
-    found = positioned_words(text)
-    return [w[0].casefold() for w in found], [w[1] for w in found]
+    # Folded whole first, then split: the words and breaks of the normal form, as the
+    # duplicate search has always weighed them (its lines joined, «İ» folded in place).
+    found = positioned_words(normalize(text))
+    return [w[0] for w in found], [w[1] for w in found]
 
 
 def _answer_spans(tokens: list[str], answers: tuple[str, ...] | list[str]) -> list[range]:

@@ -137,3 +137,29 @@ def test_an_item_asked_as_one_of_another_list(
         assert "under" in found[1]
     else:
         assert found is None
+
+
+def test_odd_posts_and_answers_give_no_verdict_and_no_error() -> None:
+    for question, answer, post in [
+        ("?", "", ""),
+        ("Что?", "и в на", "и в на."),
+        ("Что?", "X", "!!! ... ---"),
+        ("Сколько процентов?", "5%", "Команда из 5 разработчиков выросла на 12%."),  # not «раз»
+        ("Q?", "A", "PPO.В LLaMA"),
+    ]:
+        assert binding_problem(question, answer, post) is None
+
+
+def test_a_comparison_is_checked_even_when_the_question_names_nothing_else() -> None:
+    found = binding_problem("Что медленнее?", "Flink", "Flink быстрее Spark.")
+    assert found == ("flipped", "the post says «быстрее»")
+
+
+def test_glued_sentences_are_still_two() -> None:
+    # «PPO.В» is a missing space, not a dotted name: the sentences stay apart.
+    glued = "Если в LLaMA 2 использовался PPO.В LLaMA 3 — DPO."
+    spaced = "Если в LLaMA 2 использовался PPO. В LLaMA 3 — DPO."
+    for post in (glued, spaced):
+        assert binding_problem("Какой метод использовался в LLaMA 2?", "DPO", post) == (
+            binding_problem("Какой метод использовался в LLaMA 2?", "DPO", spaced)
+        )

@@ -17,6 +17,7 @@ weigh more than distance.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Callable
@@ -40,7 +41,9 @@ _DISTINCTIVE = 1.0
 _ORDINARY = 0.5
 
 
-_URL_RE = re.compile(r"https?://\S+|\b[\w.-]+\.(?:com|org|io|ru|tech|dev|me|ai)/\S*")
+# A bare address starts after a space (one start per token: no backtracking over a run
+# of dots).
+_URL_RE = re.compile(r"https?://\S+|(?<!\S)[\w.-]+\.(?:com|org|io|ru|tech|dev|me|ai)/\S*")
 
 
 _LABEL_RE = re.compile(r"^\s*\([^()]{1,60}\)\s*")
@@ -78,7 +81,8 @@ def _is_term(word: _Word, cyrillic_post: bool) -> bool:
     return inner_capital or (cased[0].isupper() and not word.first and word.joined)
 
 
-@lru_cache(maxsize=256)
+# A few posts: a build checks a post's cards together, and a long post's words are many.
+@lru_cache(maxsize=4)
 def _post_words(text: str) -> tuple[tuple[_Word, ...], bool]:
     # A link's words («ru», «abs») are an address, not what the post says.
     found = positioned_words(_URL_RE.sub(" ", text), dotted=True)
@@ -145,13 +149,26 @@ def _score(
     anchors: dict[str, list[int]],
     weights: dict[str, float],
 ) -> float:
-    """How strongly what the question names points at the words at `places`."""
+    """How strongly what the question names points at the words at `places`: only an
+    anchor's places in the same sentence count, so a long post costs no more per word."""
     total = 0.0
     for anchor, positions in anchors.items():
         total += weights[anchor] * max(
-            (_weight(words, p, x) for p in positions for x in places), default=0.0
+            (
+                _weight(words, p, x)
+                for x in places
+                for p in _in_sentence(words, positions, words[x].sentence)
+            ),
+            default=0.0,
         )
     return total
+
+
+def _in_sentence(words: tuple[_Word, ...], positions: list[int], sentence: int) -> list[int]:
+    # positions are in order, and so are sentences: bisect to the sentence's span.
+    lo = bisect.bisect_left(positions, sentence, key=lambda p: words[p].sentence)
+    hi = bisect.bisect_right(positions, sentence, key=lambda p: words[p].sentence)
+    return positions[lo:hi]
 
 
 @lru_cache(maxsize=64)  # each of the three rules asks it of the same card
@@ -190,7 +207,9 @@ def binding_problem(question: str, answer: str, post_text: str) -> tuple[str, st
             if distinctive:
                 named.add(q)
     if not anchors:
-        return None
+        # Nothing to weigh nearness by; a turned comparison needs nothing of the kind
+        # («Что медленнее? — X» against «X быстрее Y»).
+        return _flip_problem(question, words, hits, anchors, weights)
     # A word the post repeats in sentence after sentence (its subject) says less of which
     # fact is asked than one it says once.
     for q, places in anchors.items():
@@ -241,7 +260,8 @@ def _competitor(
     # A value belongs to the name before it («у senior — 520 тысяч», «в TRPO — через
     # KL-дивергенцию»): when that name is the question's, the post pairs them, however
     # near the words both cards share stand to a rival.
-    starts = [x for x in hits if x - 1 not in hits]
+    placed = set(hits)
+    starts = [x for x in hits if x - 1 not in placed]
     if any(_named_by(words, cyrillic, _owner(words, cyrillic, x), asked) for x in starts):
         return None
     # The answer's best single occurrence: a word the post repeats (DPO, in a long post
@@ -252,8 +272,9 @@ def _competitor(
         # from the post's context (its subject, its title), and nearness tells nothing.
         return None
     best, best_at = 0.0, -1
+    taken = set(hits)
     for i, w in enumerate(words):
-        if i in hits or not rival(i) or any(_matches(w.folded, q) for q in asked):
+        if i in taken or not rival(i) or any(_matches(w.folded, q) for q in asked):
             continue
         score = _score(words, [i], anchors, weights)
         if score > best:
@@ -335,6 +356,7 @@ def _owned_rival(
 # of the sentence, or, when the heading ends its line, the lines below it up to a blank one.
 _HEADING_RE = re.compile(r"(?m)(?:^|(?<=[.!?]\s))[ \t]*([^\n:.!?]{2,60}):[ \t]*")
 _LIST_END_RE = re.compile(r"[.!?](?:\s|$)|\n\s*\n")
+_BLANK_LINE_RE = re.compile(r"\n[ \t]*\n")
 
 
 def _headed_lists(text: str) -> list[tuple[str, str]]:
@@ -344,9 +366,10 @@ def _headed_lists(text: str) -> list[tuple[str, str]]:
     for n, match in enumerate(found):
         start = match.end()
         stop = found[n + 1].start() if n + 1 < len(found) else len(text)
-        if text[start : start + 1] != "\n":
-            end = _LIST_END_RE.search(text, start, stop)
-            stop = end.start() if end else stop
+        # Inline items end with their sentence; items on the lines below, at a blank line.
+        inline = text[start : start + 1] != "\n"
+        end = (_LIST_END_RE if inline else _BLANK_LINE_RE).search(text, start, stop)
+        stop = end.start() if end else stop
         lists.append((match.group(1), text[start:stop]))
     return lists
 
@@ -373,18 +396,19 @@ def _list_problem(
         listed = _content(items)
         return all(any(_matches(w, a) for w in listed) for a in wanted)
 
-    for heading, items in lists:
+    names = [named(heading) for heading, _ in lists]
+    for n, (heading, items) in enumerate(lists):
         if not holds(items):
             continue
-        hit, missed, heading_negated = named(heading)
+        hit, missed, heading_negated = names[n]
         if not hit:
             continue  # the question does not ask about this list
         if not missed and heading_negated == negated:
             return None  # the question names the answer's own list
-        for other, _ in lists:
-            if other == heading:
+        for m, (other, _) in enumerate(lists):
+            if m == n:
                 continue
-            other_hit, _, other_negated = named(other)
+            other_hit, _, other_negated = names[m]
             sorts_apart = other_hit - hit or heading_negated != negated
             if other_hit and other_negated == negated and sorts_apart:
                 where, asked_for = heading.strip(), other.strip()
@@ -397,42 +421,98 @@ def _list_problem(
 
 # --- units and magnitudes -----------------------------------------------------------------
 
-# Folded unit words by their first letters → (dimension, unit). Longest prefix wins.
+
+def _forms(dimension: str, unit: str, *forms: str) -> dict[str, tuple[str, str]]:
+    return dict.fromkeys(forms, (dimension, unit))
+
+
+# Folded unit words, each form whole (a prefix would take «разработчиков» for «раз»,
+# «частей» for «час»), → (dimension, unit). The preposition «с» is not seconds.
 _UNITS: dict[str, tuple[str, str]] = {
-    **dict.fromkeys(("мс", "миллисек", "ms", "millisec", "msec"), ("time", "ms")),
-    **dict.fromkeys(("мкс", "микросек", "us", "µs", "microsec"), ("time", "us")),
-    **dict.fromkeys(("с", "сек", "секунд", "s", "sec", "second"), ("time", "s")),
-    **dict.fromkeys(("мин", "минут", "min", "minute"), ("time", "min")),
-    **dict.fromkeys(("ч", "час", "h", "hr", "hour"), ("time", "hour")),
-    **dict.fromkeys(("дн", "день", "дня", "дней", "сут", "d", "day"), ("time", "day")),
-    **dict.fromkeys(("недел", "week", "wk"), ("time", "week")),
-    **dict.fromkeys(("месяц", "мес", "month"), ("time", "month")),
-    **dict.fromkeys(("год", "лет", "year", "yr"), ("time", "year")),
-    **dict.fromkeys(("кб", "kb", "kib", "килобайт", "kilobyte"), ("size", "KB")),
-    **dict.fromkeys(("мб", "mb", "mib", "мегабайт", "megabyte"), ("size", "MB")),
-    **dict.fromkeys(("гб", "gb", "gib", "гигабайт", "gigabyte"), ("size", "GB")),
-    **dict.fromkeys(("тб", "tb", "tib", "терабайт", "terabyte"), ("size", "TB")),
-    **dict.fromkeys(("тыс", "thousand"), ("magnitude", "1e3")),
-    **dict.fromkeys(("млн", "миллион", "million", "mln"), ("magnitude", "1e6")),
-    **dict.fromkeys(("млрд", "миллиард", "billion", "bln"), ("magnitude", "1e9")),
-    **dict.fromkeys(("%", "процент", "percent", "pct"), ("ratio", "%")),
-    **dict.fromkeys(("раз", "times", "x", "×"), ("ratio", "times")),
+    **_forms(
+        "time",
+        "ms",
+        "мс",
+        "миллисекунда",
+        "миллисекунды",
+        "миллисекунд",
+        "ms",
+        "msec",
+        "millisecond",
+        "milliseconds",
+    ),
+    **_forms(
+        "time",
+        "us",
+        "мкс",
+        "микросекунда",
+        "микросекунды",
+        "микросекунд",
+        "µs",
+        "microsecond",
+        "microseconds",
+    ),
+    **_forms(
+        "time",
+        "s",
+        "сек",
+        "секунда",
+        "секунды",
+        "секунд",
+        "секунду",
+        "s",
+        "sec",
+        "secs",
+        "second",
+        "seconds",
+    ),
+    **_forms(
+        "time",
+        "min",
+        "мин",
+        "минута",
+        "минуты",
+        "минут",
+        "минуту",
+        "min",
+        "mins",
+        "minute",
+        "minutes",
+    ),
+    **_forms(
+        "time", "hour", "ч", "час", "часа", "часов", "часы", "h", "hr", "hrs", "hour", "hours"
+    ),
+    **_forms("time", "day", "день", "дня", "дней", "дни", "сутки", "суток", "d", "day", "days"),
+    **_forms("time", "week", "неделя", "недели", "недель", "неделю", "week", "weeks"),
+    **_forms("time", "month", "месяц", "месяца", "месяцев", "мес", "month", "months"),
+    **_forms("time", "year", "год", "года", "лет", "годы", "year", "years", "yr"),
+    **_forms("size", "KB", "кб", "килобайт", "килобайта", "kb", "kib", "kilobytes"),
+    **_forms("size", "MB", "мб", "мегабайт", "мегабайта", "mb", "mib", "megabytes"),
+    **_forms("size", "GB", "гб", "гигабайт", "гигабайта", "gb", "gib", "gigabytes"),
+    **_forms("size", "TB", "тб", "терабайт", "терабайта", "tb", "tib", "terabytes"),
+    **_forms("magnitude", "1e3", "тыс", "тысяча", "тысячи", "тысяч", "thousand"),
+    **_forms(
+        "magnitude", "1e6", "млн", "миллион", "миллиона", "миллионов", "million", "millions", "mln"
+    ),
+    **_forms(
+        "magnitude",
+        "1e9",
+        "млрд",
+        "миллиард",
+        "миллиарда",
+        "миллиардов",
+        "billion",
+        "billions",
+        "bln",
+    ),
+    **_forms("ratio", "%", "%", "процент", "процента", "процентов", "percent", "pct"),
+    **_forms("ratio", "times", "раз", "раза", "times", "x", "×"),
 }
-# Short forms match whole words only: «с» or «d» as a prefix would match anything.
-_WHOLE_ONLY = frozenset(
-    {"с", "s", "ч", "h", "d", "x", "us", "ms", "мс", "мин", "min", "hr", "yr", "wk", "дн", "мес"}
-)
 _UNIT_RE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(%|×|[^\W\d_]+)")
 
 
 def _unit(word: str) -> tuple[str, str] | None:
-    best: tuple[str, str] | None = None
-    best_len = 0
-    for prefix, unit in _UNITS.items():
-        whole = prefix in _WHOLE_ONLY
-        if (word == prefix if whole else word.startswith(prefix)) and len(prefix) > best_len:
-            best, best_len = unit, len(prefix)
-    return best
+    return _UNITS.get(word)
 
 
 def _quantities(text: str) -> list[tuple[str, tuple[str, str], str]]:
@@ -456,43 +536,48 @@ def _unit_problem(answer: str, post_text: str) -> tuple[str, str] | None:
 
 # --- comparisons and negations ------------------------------------------------------------
 
+# Opposite comparatives, whole forms; verbs of change by their stems, which have no
+# other words («увелич», not «выше», which is also «вышел»).
 _OPPOSITES = [
-    ("быстре", "медленне"),
-    ("больше", "меньше"),
-    ("выше", "ниже"),
-    ("лучше", "хуже"),
-    ("дешевле", "дороже"),
-    ("длиннее", "короче"),
-    ("чаще", "реже"),
-    ("раньше", "позже"),
-    ("увелич", "уменьш"),
-    ("ускор", "замедл"),
-    ("faster", "slower"),
-    ("more", "less"),
-    ("more", "fewer"),
-    ("higher", "lower"),
-    ("larger", "smaller"),
-    ("bigger", "smaller"),
-    ("better", "worse"),
-    ("earlier", "later"),
-    ("longer", "shorter"),
-    ("increase", "decrease"),
-    ("cheaper", "costlier"),
-    ("speeds", "slows"),
+    ({"быстрее"}, {"медленнее"}),
+    ({"больше"}, {"меньше"}),
+    ({"выше"}, {"ниже"}),
+    ({"лучше"}, {"хуже"}),
+    ({"дешевле"}, {"дороже"}),
+    ({"длиннее"}, {"короче"}),
+    ({"чаще"}, {"реже"}),
+    ({"раньше"}, {"позже"}),
+    ({"faster"}, {"slower"}),
+    ({"more"}, {"less", "fewer"}),
+    ({"higher"}, {"lower"}),
+    ({"larger", "bigger"}, {"smaller"}),
+    ({"better"}, {"worse"}),
+    ({"earlier"}, {"later"}),
+    ({"longer"}, {"shorter"}),
+    ({"cheaper"}, {"costlier"}),
+    ({"increase", "increases", "increased"}, {"decrease", "decreases", "decreased"}),
 ]
+_OPPOSITE_STEMS = [("увелич", "уменьш"), ("ускор", "замедл")]
 _NEGATIONS = frozenset(
     "не нет ни без not no never without cannot can't doesn't don't isn't aren't won't".split()
 )
 
 
-def _comparatives(word: str) -> list[tuple[str, str]]:
-    """(this side, the other side) of each opposite pair the word is a side of."""
-    out = []
+def _starts(stem: str) -> Callable[[str], bool]:
+    return lambda word: word.startswith(stem)
+
+
+def _comparatives(word: str) -> list[tuple[Callable[[str], bool], Callable[[str], bool]]]:
+    """(is this side, is the other side) of each opposite pair the word is a side of."""
+    out: list[tuple[Callable[[str], bool], Callable[[str], bool]]] = []
     for a, b in _OPPOSITES:
-        if word.startswith(a):
-            out.append((a, b))
-        elif word.startswith(b):
-            out.append((b, a))
+        for this, other in ((a, b), (b, a)):
+            if word in this:
+                out.append((this.__contains__, other.__contains__))
+    for a_stem, b_stem in _OPPOSITE_STEMS:
+        for this_stem, other_stem in ((a_stem, b_stem), (b_stem, a_stem)):
+            if word.startswith(this_stem):
+                out.append((_starts(this_stem), _starts(other_stem)))
     return out
 
 
@@ -509,10 +594,10 @@ def _flip_problem(
     said = [words[i].folded for i in sentence]
     asked = [w.casefold() for w, *_ in positioned_words(question, dotted=True)]
     for word in asked:
-        for side, other in _comparatives(word):
-            if any(s.startswith(side) for s in said):
+        for is_side, is_other in _comparatives(word):
+            if any(is_side(s) for s in said):
                 continue
-            opposite = [i for i in sentence if words[i].folded.startswith(other)]
+            opposite = [i for i in sentence if is_other(words[i].folded)]
             # «X быстрее Y» asked as «что быстрее?»: the answer stands before the word.
             if opposite and bound < opposite[0]:
                 return "flipped", f"the post says «{words[opposite[0]].cased}»"
@@ -520,7 +605,8 @@ def _flip_problem(
     said = [words[i].folded for i in sentence if words[i].clause == words[bound].clause]
     asked_negated = _negated(asked)
     said_negated = _negated(said)
-    for verb in {w for w in asked if len(w) >= 5} - set(FUNCTION_WORDS):
+    # In the question's order, so the evidence names the same word on every run.
+    for verb in dict.fromkeys(w for w in asked if len(w) >= 5 and w not in FUNCTION_WORDS):
         in_post = [s for s in said if same_stem(s, verb)]
         if not in_post:
             continue
