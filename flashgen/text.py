@@ -191,6 +191,9 @@ NUMBER_SPAN_RE = re.compile(
     rf"|{NUM}{_UNIT}?"
     rf")(?![\w)])"
 )
+# Words that are numbers by themselves («шесть», "six"): a word outside these that does
+# not start with a digit states no number.
+NUMBER_WORDS = frozenset(_WORD_VALUE)
 
 
 def number_values(text: str) -> set[float]:
@@ -324,12 +327,13 @@ QUESTION_WORDS = frozenset(
 # Punctuation that closes a clause, or a parenthesis: a word across it from the answer is
 # about something else («HDFS (…) и YARN (Yet Another Resource Negotiator)»). Words keep
 # decimals such as 0,2 whole, so the comma here is never inside a number.
-_CLAUSE_BREAK_RE = re.compile(r"[,;:.!?)\n]")
-_SENTENCE_BREAK_RE = re.compile(r"[.!?\n]")
 _WORD_RE = re.compile(r"\d+(?:[.,]\d+)+|[\w'’-]+")
 # A dot inside a name is followed by a small letter or a digit: «PPO.В» is two sentences
 # glued, not a name.
 _DOTTED_WORD_RE = re.compile(r"\d+(?:[.,]\d+)+|[^\W\d][\w-]*(?:\.(?![A-ZА-ЯЁ])[\w-]+)+|[\w'’-]+")
+_BREAK = r"(?P<b>[,;:.!?)\n])"  # what closes a clause
+_SCAN_RE = re.compile(f"(?P<w>{_WORD_RE.pattern})|{_BREAK}")
+_DOTTED_SCAN_RE = re.compile(f"(?P<w>{_DOTTED_WORD_RE.pattern})|{_BREAK}")
 
 
 def same_stem(a: str, b: str) -> bool:
@@ -354,12 +358,17 @@ def positioned_words(text: str, *, dotted: bool = False) -> list[tuple[str, int,
     unfolded = _unfold(text, lines=True)
     out: list[tuple[str, int, int, bool]] = []
     clause = sentence = pos = 0
-    for match in (_DOTTED_WORD_RE if dotted else _WORD_RE).finditer(unfolded):
-        between = unfolded[pos : match.start()]
-        clause += len(_CLAUSE_BREAK_RE.findall(between))
-        # A decimal point is inside a word, so every full stop here ends a sentence.
-        sentence += len(_SENTENCE_BREAK_RE.findall(between))
-        out.append((match.group(0), clause, sentence, not between.strip()))
+    # One pass over words and breaks alike: no break can open a word, so the words are
+    # those the word pattern alone finds, and the breaks those between them.
+    for match in (_DOTTED_SCAN_RE if dotted else _SCAN_RE).finditer(unfolded):
+        found = match.group()
+        if match.lastgroup == "b":
+            clause += 1
+            # A decimal point is inside a word, so every full stop here ends a sentence.
+            sentence += found in ".!?\n"
+            continue
+        start = match.start()
+        out.append((found, clause, sentence, start == pos or unfolded[pos:start].isspace()))
         pos = match.end()
     return out
 

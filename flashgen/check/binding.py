@@ -26,6 +26,7 @@ from functools import lru_cache
 
 from flashgen.text import (
     FUNCTION_WORDS,
+    NUMBER_WORDS,
     QUESTION_WORDS,
     number_values,
     positioned_words,
@@ -49,7 +50,7 @@ _URL_RE = re.compile(r"https?://\S+|(?<!\S)[\w.-]+\.(?:com|org|io|ru|tech|dev|me
 _LABEL_RE = re.compile(r"^\s*\([^()]{1,60}\)\s*")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init sets each field through object.__setattr__
 class _Word:
     folded: str
     cased: str
@@ -81,19 +82,46 @@ def _is_term(word: _Word, cyrillic_post: bool) -> bool:
     return inner_capital or (cased[0].isupper() and not word.first and word.joined)
 
 
+class _Post:
+    """A post's words as binding reads them, with an index to find a word's forms in it."""
+
+    def __init__(self, text: str) -> None:
+        # A link's words («ru», «abs») are an address, not what the post says.
+        found = positioned_words(_URL_RE.sub(" ", text), dotted=True)
+        self.cyrillic = sum(1 for w in found if not w[0].isascii()) > len(found) / 3
+        words = []
+        previous_sentence = -1
+        for cased, clause, sentence, joined in found:
+            first = sentence != previous_sentence
+            words.append(_Word(cased.casefold(), cased, clause, sentence, first, joined))
+            previous_sentence = sentence
+        self.words = tuple(words)
+        # Two forms of a word share their first four letters (same_stem), a compound
+        # those of a part; numbers are found by value («шесть» is 6).
+        self._by_head: dict[str, list[int]] = {}
+        self._by_value: dict[frozenset[float], list[int]] = {}
+        for i, word in enumerate(self.words):
+            folded = word.folded
+            parts = folded.split("-") if "-" in folded else ()
+            for head in {folded[:4], *(part[:4] for part in parts if part)}:
+                self._by_head.setdefault(head, []).append(i)
+            if not folded.isalpha() or not NUMBER_WORDS.isdisjoint((folded, *parts)):
+                value = frozenset(number_values(folded))
+                if value:
+                    self._by_value.setdefault(value, []).append(i)
+
+    def places(self, wanted: str) -> list[int]:
+        """Where the post has `wanted` in some form (_matches), in order."""
+        heads = {wanted[:4], (wanted + "s")[:4], (wanted + "es")[:4], wanted[:-1][:4]}
+        found = {i for head in heads for i in self._by_head.get(head, ())}
+        found.update(self._by_value.get(frozenset(number_values(wanted)), ()))
+        return sorted(i for i in found if _matches(self.words[i].folded, wanted))
+
+
 # A few posts: a build checks a post's cards together, and a long post's words are many.
 @lru_cache(maxsize=4)
-def _post_words(text: str) -> tuple[tuple[_Word, ...], bool]:
-    # A link's words («ru», «abs») are an address, not what the post says.
-    found = positioned_words(_URL_RE.sub(" ", text), dotted=True)
-    cyrillic = sum(1 for w in found if not w[0].isascii()) > len(found) / 3
-    out = []
-    previous_sentence = -1
-    for cased, clause, sentence, joined in found:
-        first = sentence != previous_sentence
-        out.append(_Word(cased.casefold(), cased, clause, sentence, first, joined))
-        previous_sentence = sentence
-    return tuple(out), cyrillic
+def _post_words(text: str) -> _Post:
+    return _Post(text)
 
 
 def _content(text: str) -> list[str]:
@@ -115,14 +143,13 @@ def _matches(word: str, wanted: str) -> bool:
     return "-" in word and any(same_stem(part, wanted) for part in word.split("-") if part)
 
 
-def _occurrences(words: tuple[_Word, ...], wanted: list[str]) -> list[int]:
+def _occurrences(post: _Post, wanted: list[str]) -> list[int]:
     """Where the answer stands in the post: each whole occurrence (its words in order, small
     words between them allowed). «ClickHouse over YT» is where those three stand together,
     not every «YT» of the post; an answer the post words otherwise is not placed at all."""
+    words = post.words
     spans: list[int] = []
-    for start, word in enumerate(words):
-        if not _matches(word.folded, wanted[0]):
-            continue
+    for start in post.places(wanted[0]):
         at, span = start, [start]
         for want in wanted[1:]:
             at += 1
@@ -178,11 +205,12 @@ def binding_problem(question: str, answer: str, post_text: str) -> tuple[str, st
     unit = _unit_problem(answer, post_text)
     if unit:
         return unit
-    words, cyrillic = _post_words(post_text)
+    post = _post_words(post_text)
+    words, cyrillic = post.words, post.cyrillic
     wanted = _content(answer)
     if not wanted or not words:
         return None
-    hits = _occurrences(words, wanted)
+    hits = _occurrences(post, wanted)
     if not hits:
         # Not in the post in so many words: grounding's rules (number-, term-not-in-post)
         # judge that; a paraphrase is no evidence of a wrong pairing.
@@ -199,7 +227,7 @@ def binding_problem(question: str, answer: str, post_text: str) -> tuple[str, st
     weights: dict[str, float] = {}
     named: set[str] = set()  # the names and numbers among them
     for q in asked:
-        places = [i for i, w in enumerate(words) if _matches(w.folded, q)]
+        places = post.places(q)
         if places:
             anchors[q] = places
             distinctive = _is_number(q) or any(_is_term(words[i], cyrillic) for i in places)
@@ -214,8 +242,9 @@ def binding_problem(question: str, answer: str, post_text: str) -> tuple[str, st
     # fact is asked than one it says once.
     for q, places in anchors.items():
         weights[q] /= math.sqrt(len({words[i].sentence for i in places}))
+    asked_at = {i for q in asked for i in (anchors.get(q) or ())}
     problem = _list_problem(post_text, wanted, _content(question), cyrillic) or _competitor(
-        words, cyrillic, wanted, hits, anchors, weights, asked, named
+        words, cyrillic, wanted, hits, anchors, weights, asked, named, asked_at
     )
     if problem:
         return problem
@@ -231,6 +260,7 @@ def _competitor(
     weights: dict[str, float],
     asked: list[str],
     distinct: set[str],
+    asked_at: set[int],
 ) -> tuple[str, str] | None:
     head = next((i for i in hits if _matches(words[i].folded, wanted[0])), hits[0])
     number = bool(number_values(words[head].folded))
@@ -273,8 +303,8 @@ def _competitor(
         return None
     best, best_at = 0.0, -1
     taken = set(hits)
-    for i, w in enumerate(words):
-        if i in taken or not rival(i) or any(_matches(w.folded, q) for q in asked):
+    for i in range(len(words)):
+        if i in taken or i in asked_at or not rival(i):
             continue
         score = _score(words, [i], anchors, weights)
         if score > best:
