@@ -163,3 +163,16 @@ def test_glued_sentences_are_still_two() -> None:
         assert binding_problem("Какой метод использовался в LLaMA 2?", "DPO", post) == (
             binding_problem("Какой метод использовался в LLaMA 2?", "DPO", spaced)
         )
+
+
+def test_rivals_are_sought_in_the_sentences_the_card_quotes() -> None:
+    post = (
+        "Ответы на уровне Quality оценивают по скору, а на уровне Difficulty оценивают "
+        "число интентов. Кроме того, используется LLM-as-judge."
+    )
+    question = "Какой метод оценки ответов используется на уровне Quality помимо скора?"
+    quote = "Кроме того, используется LLM-as-judge."
+    # Without its quote, the question's words stand beside «Difficulty»; its quote says
+    # which sentence it asks about.
+    assert binding_problem(question, "LLM-as-judge", post) is not None
+    assert binding_problem(question, "LLM-as-judge", post, quote) is None

@@ -110,6 +110,17 @@ class _Post:
                 if value:
                     self._by_value.setdefault(value, []).append(i)
 
+    def sentences_of(self, quote: str) -> set[int]:
+        """The sentences a verbatim quote of the post spans; empty when it is not found."""
+        said = [w.casefold() for w, *_ in positioned_words(quote, dotted=True)]
+        if not said:
+            return set()
+        for start in self.places(said[0]):
+            stop = start + len(said)
+            if stop <= len(self.words) and [w.folded for w in self.words[start:stop]] == said:
+                return {w.sentence for w in self.words[start:stop]}
+        return set()
+
     def places(self, wanted: str) -> list[int]:
         """Where the post has `wanted` in some form (_matches), in order."""
         heads = {wanted[:4], (wanted + "s")[:4], (wanted + "es")[:4], wanted[:-1][:4]}
@@ -199,9 +210,14 @@ def _in_sentence(words: tuple[_Word, ...], positions: list[int], sentence: int) 
 
 
 @lru_cache(maxsize=64)  # each of the three rules asks it of the same card
-def binding_problem(question: str, answer: str, post_text: str) -> tuple[str, str] | None:
+def binding_problem(
+    question: str, answer: str, post_text: str, quote: str = ""
+) -> tuple[str, str] | None:
     """(reason, evidence) when a basic card's answer is not the one its post gives to what
-    its question names; None when the post backs it or cannot tell."""
+    its question names; None when the post backs it or cannot tell. A rival is sought in
+    the sentences of the card's `quote` when the post has it: the card names its own
+    evidence, and a question that gathers context from the whole post («на уровне Quality
+    … помимо скора?») would otherwise find its words beside another sentence's term."""
     unit = _unit_problem(answer, post_text)
     if unit:
         return unit
@@ -243,6 +259,10 @@ def binding_problem(question: str, answer: str, post_text: str) -> tuple[str, st
     for q, places in anchors.items():
         weights[q] /= math.sqrt(len({words[i].sentence for i in places}))
     asked_at = {i for q in asked for i in (anchors.get(q) or ())}
+    # Rivals outside the quote's sentences are not rivals: pass their places as asked.
+    quoted = post.sentences_of(quote)
+    if quoted:
+        asked_at |= {i for i, w in enumerate(words) if w.sentence not in quoted}
     problem = _list_problem(post_text, wanted, _content(question), cyrillic) or _competitor(
         words, cyrillic, wanted, hits, anchors, weights, asked, named, asked_at
     )

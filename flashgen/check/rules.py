@@ -98,7 +98,7 @@ def _terms(card: Card, text: CardText, post: PostView, config: CheckConfig) -> b
 def _bound(card: Card, post: PostView) -> tuple[str, str] | None:
     if card.kind != "basic":
         return None
-    return binding_problem(card.question, card.answer, post.original)
+    return binding_problem(card.question, card.answer, post.original, card.source_quote)
 
 
 @rule("answer-not-bound")
