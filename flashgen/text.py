@@ -167,6 +167,9 @@ _MULTIPLIERS = {
     "m": 1e6, "м": 1e6, "млн": 1e6, "million": 1e6, "миллионов": 1e6, "миллиона": 1e6,
     "b": 1e9, "млрд": 1e9, "billion": 1e9, "миллиардов": 1e9, "миллиарда": 1e9,
 }  # fmt: skip
+# The words of magnitude, not the one-letter «k», «m» a binding of units cannot tell from
+# other letters.
+MAGNITUDE_WORDS = {word: value for word, value in _MULTIPLIERS.items() if len(word) > 1}
 # A number in digits: 576, 0,2, 1.5e-3. Values and spans below share it.
 NUM = r"\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?"
 # By value, a number's unit counts when it scales it (576 тысяч = 576000); by span (a cloze
@@ -403,6 +406,21 @@ def _answer_spans(tokens: list[str], answers: tuple[str, ...] | list[str]) -> li
     ]
 
 
+def word_forms(word: str) -> list[str]:
+    """A word and the parts of a compound it names: «A/B-тест» names «тест», "BERT-base"
+    names "BERT"."""
+    if "-" not in word:
+        return [word]
+    return [word, *(part for part in word.split("-") if len(part) > 2)]
+
+
+def nearness(distance: int, breaks: int) -> float:
+    """How close two words of one sentence stand: 1 side by side in one clause, half eight
+    words apart, a third across a comma or a full stop (the clause tells more than the
+    distance)."""
+    return 1.0 / (1 + 2 * breaks) / (1 + (distance - 1) / 8)
+
+
 def anchor_weights(
     question: str, quote: str, answers: tuple[str, ...] | list[str]
 ) -> dict[str, float]:
@@ -430,9 +448,7 @@ def _anchor_weights(
         if word in FUNCTION_WORDS or word in QUESTION_WORDS:
             continue
         # «A/B-тест» names «тест»; «BERT-base» names «BERT».
-        forms = (
-            [word, *(part for part in word.split("-") if len(part) > 2)] if "-" in word else [word]
-        )
+        forms = word_forms(word)
         if any(same_stem(form, a) for form in forms for a in answer_words):
             continue
         places = sorted({p for form in forms for p in by_head.get(form[:4], ())})
@@ -446,7 +462,7 @@ def _anchor_weights(
                     continue
                 near = span.start if p < span.start else span.stop - 1
                 breaks = abs(clauses[p] - clauses[near])
-                weight = max(weight, 1.0 / (1 + 2 * breaks) / (1 + (abs(p - near) - 1) / 8))
+                weight = max(weight, nearness(abs(p - near), breaks))
             found[token] = max(found.get(token, 0.0), weight)
     return tuple(found.items())
 

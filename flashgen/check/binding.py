@@ -26,11 +26,14 @@ from functools import lru_cache
 
 from flashgen.text import (
     FUNCTION_WORDS,
+    MAGNITUDE_WORDS,
     NUMBER_WORDS,
     QUESTION_WORDS,
+    nearness,
     number_values,
     positioned_words,
     same_stem,
+    word_forms,
 )
 
 # A candidate must beat the answer by this much, and by this factor, to say the question
@@ -177,8 +180,7 @@ def _occurrences(post: _Post, wanted: list[str]) -> list[int]:
 def _weight(words: tuple[_Word, ...], p: int, x: int) -> float:
     if words[p].sentence != words[x].sentence or p == x:
         return 0.0
-    breaks = abs(words[p].clause - words[x].clause)
-    return 1.0 / (1 + 2 * breaks) / (1 + (abs(p - x) - 1) / 8)
+    return nearness(abs(p - x), abs(words[p].clause - words[x].clause))
 
 
 def _score(
@@ -233,11 +235,12 @@ def binding_problem(
         return None
     # «(LlaMA 3.1) …»: a leading label names the post's subject, not this fact's place.
     question = _LABEL_RE.sub("", question)
+    question_words = _content(question)
     asked = [
-        part
-        for w in _content(question)
-        for part in ([w, *(p for p in w.split("-") if len(p) > 2)] if "-" in w else [w])
-        if not any(_matches(part, a) for a in wanted)
+        form
+        for w in question_words
+        for form in word_forms(w)
+        if not any(_matches(form, a) for a in wanted)
     ]
     anchors: dict[str, list[int]] = {}
     weights: dict[str, float] = {}
@@ -263,7 +266,7 @@ def binding_problem(
     quoted = post.sentences_of(quote)
     if quoted:
         asked_at |= {i for i, w in enumerate(words) if w.sentence not in quoted}
-    problem = _list_problem(post_text, wanted, _content(question), cyrillic) or _competitor(
+    problem = _list_problem(post_text, wanted, question_words, cyrillic) or _competitor(
         words, cyrillic, wanted, hits, anchors, weights, asked, named, asked_at
     )
     if problem:
@@ -540,21 +543,11 @@ _UNITS: dict[str, tuple[str, str]] = {
     **_forms("size", "MB", "мб", "мегабайт", "мегабайта", "mb", "mib", "megabytes"),
     **_forms("size", "GB", "гб", "гигабайт", "гигабайта", "gb", "gib", "gigabytes"),
     **_forms("size", "TB", "тб", "терабайт", "терабайта", "tb", "tib", "terabytes"),
-    **_forms("magnitude", "1e3", "тыс", "тысяча", "тысячи", "тысяч", "thousand"),
-    **_forms(
-        "magnitude", "1e6", "млн", "миллион", "миллиона", "миллионов", "million", "millions", "mln"
-    ),
-    **_forms(
-        "magnitude",
-        "1e9",
-        "млрд",
-        "миллиард",
-        "миллиарда",
-        "миллиардов",
-        "billion",
-        "billions",
-        "bln",
-    ),
+    # The words number_values scales by, and forms it has no need of.
+    **{word: ("magnitude", repr(value)) for word, value in MAGNITUDE_WORDS.items()},
+    **_forms("magnitude", repr(1e3), "тысяча"),
+    **_forms("magnitude", repr(1e6), "миллион", "millions", "mln"),
+    **_forms("magnitude", repr(1e9), "миллиард", "billions", "bln"),
     **_forms("ratio", "%", "%", "процент", "процента", "процентов", "percent", "pct"),
     **_forms("ratio", "times", "раз", "раза", "times", "x", "×"),
 }

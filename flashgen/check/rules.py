@@ -92,31 +92,25 @@ def _terms(card: Card, text: CardText, post: PostView, config: CheckConfig) -> b
     return any(normalize(t) not in post.text for a in text.answers for t in latin_terms(a))
 
 
+# True to the post (binding.py): one search per card gives at most one of these reasons.
+BINDING_REASONS = ("answer-not-bound", "unit-mismatch", "flipped")
+
+
+def _binding_rule(reason: str) -> Rule:
+    def check(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool | str:
+        if card.kind != "basic":
+            return False
+        found = binding_problem(card.question, card.answer, post.original, card.source_quote)
+        return found[1] if found and found[0] == reason else False
+
+    return check
+
+
+for _reason in BINDING_REASONS:
+    rule(_reason)(_binding_rule(_reason))
+
+
 # --- atomicity and length (C1, C4, C5) ------------------------------------------------
-
-
-def _bound(card: Card, post: PostView) -> tuple[str, str] | None:
-    if card.kind != "basic":
-        return None
-    return binding_problem(card.question, card.answer, post.original, card.source_quote)
-
-
-@rule("answer-not-bound")
-def _not_bound(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool | str:
-    found = _bound(card, post)
-    return found[1] if found and found[0] == "answer-not-bound" else False
-
-
-@rule("unit-mismatch")
-def _unit_mismatch(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool | str:
-    found = _bound(card, post)
-    return found[1] if found and found[0] == "unit-mismatch" else False
-
-
-@rule("flipped")
-def _flipped(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool | str:
-    found = _bound(card, post)
-    return found[1] if found and found[0] == "flipped" else False
 
 
 _JOINED_QUESTIONS = [
@@ -320,10 +314,10 @@ def _about_channel(card: Card, text: CardText, post: PostView, config: CheckConf
 class PostView:
     """A post as the rules see it: normalised text, and its channel name when it is one."""
 
-    def __init__(self, text: str, channel: str | None, original: str = "") -> None:
+    def __init__(self, text: str, channel: str | None, original: str) -> None:
         self.text = text
         self.channel = channel
-        self.original = original or text  # as written: binding tells terms by their capitals
+        self.original = original  # as written: binding tells terms by their capitals
 
     @classmethod
     def of(cls, post: Post) -> PostView:
