@@ -13,8 +13,8 @@ from flashgen.config import load_settings
 from flashgen.errors import FlashgenError, InputError
 from flashgen.evaluate import EvalReport, format_report
 from flashgen.group import DEFAULT_MAX_TOPICS, ROOT_DECK
-from flashgen.models import BuildResult, Card, InputFormat, Post, ReadOptions
-from flashgen.pipeline import build, check_file, evaluate_inputs, preview_request
+from flashgen.models import BuildResult, Card, InputFormat, Post, ReadOptions, Verification
+from flashgen.pipeline import CheckReport, build, check_file, evaluate_inputs, preview_request
 from flashgen.settings import CheckConfig, GeneratorConfig, Settings, Topic
 from flashgen.sources import read_posts
 
@@ -25,6 +25,7 @@ __all__ = [
     "Card",
     "ChatRequest",
     "CheckConfig",
+    "CheckReport",
     "EvalReport",
     "FlashgenError",
     "GeneratorConfig",
@@ -36,6 +37,7 @@ __all__ = [
     "ReadOptions",
     "Settings",
     "Topic",
+    "Verification",
     "build",
     "check_file",
     "evaluate_inputs",

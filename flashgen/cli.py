@@ -23,6 +23,7 @@ from flashgen import (
     Post,
     ReadOptions,
     Settings,
+    Verification,
     __version__,
     check_file,
     evaluate_inputs,
@@ -142,6 +143,8 @@ _GENERATOR_FLAGS = {
     "prompts": "prompts",
     "cache_path": "cache",
     "no_cache": "no_cache",
+    "verify": "verify",
+    "judge_model": "judge_model",
 }
 
 
@@ -231,6 +234,18 @@ def generator_options(func: F) -> F:
             help=f"Response cache file.  {_default('cache')}",
         ),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
+        click.option(
+            "--verify",
+            type=click.Choice(["auto", "on", "off"]),
+            help="Round trip: the model answers each card's question from the post alone, "
+            "and a card whose answer differs is rejected; `auto` runs it whenever a model "
+            f"writes the cards.  {_default('verify')}",
+        ),
+        click.option(
+            "--judge-model",
+            metavar="NAME",
+            help="Model that answers the round trip's questions.  [default: --model]",
+        ),
     ]
     for option in reversed(options):
         wrapper = option(wrapper)
@@ -399,9 +414,14 @@ def check(
     posts = [*posts_inputs, *inputs]
     if not posts:
         raise click.UsageError("give the posts the cards come from: INPUT... or --posts INPUT")
-    verdicts = check_file(
+    report = check_file(
         posts, cards_file, read=read, generator=settings.generator, checks=settings.checks
     )
+    verdicts = report.verdicts
+    if report.verification is not None:
+        click.echo(_verification_line(report.verification), err=True)
+    for notice in report.notices:
+        click.echo(f"note: {notice}", err=True)
     if as_json:
         click.echo(json.dumps([v.model_dump() for v in verdicts], ensure_ascii=False, indent=2))
         return
@@ -490,6 +510,8 @@ def _print_report(result: BuildResult) -> None:
             f"{len(made.failures)} failed posts; "
             f"tokens {made.tokens_in} in / {made.tokens_out} out{cost}"
         )
+    if made.verification is not None:
+        click.echo(_verification_line(made.verification))
     for post_id, reason in made.failures.items():
         click.echo(f"failed: post {post_id}: {reason}", err=True)
     if result.rejected:
@@ -520,6 +542,16 @@ def _print_report(result: BuildResult) -> None:
             "package; failures are never cached, so the next build asks for them again",
             err=True,
         )
+
+
+def _verification_line(made: Verification) -> str:
+    """The round trip's figures, apart from generation's."""
+    cost = f"; ≈ ${made.cost:.4f}" if made.cost is not None else ""
+    return (
+        f"round trip ({made.model}): {made.requests} requests, {made.cache_hits} cache hits, "
+        f"{len(made.failures)} failed posts; tokens {made.tokens_in} in / {made.tokens_out} "
+        f"out{cost}; {made.confirmed} cards confirmed, {made.refuted} contradicted"
+    )
 
 
 def _post_json(post: Post) -> dict[str, Any]:

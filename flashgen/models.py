@@ -121,6 +121,35 @@ def anki_cards(card: Card) -> int:
     return 1
 
 
+class Verification(BaseModel):
+    """What the round trip took and found (flashgen.check.roundtrip), apart from
+    generation: requests sent, answers taken from the cache, tokens, estimated US dollars;
+    cards whose answers the reader recovered and cards it contradicted; posts whose round
+    trip failed (post id → reason), whose cards keep the rules' verdict."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    requests: int = 0
+    cache_hits: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float | None = None
+    confirmed: int = 0
+    refuted: int = 0
+    failures: dict[str, str] = Field(default_factory=dict)
+
+    def notice(self) -> str | None:
+        """One line about the posts whose round trip failed, if any."""
+        if not self.failures:
+            return None
+        first = next(iter(self.failures.values()))
+        return (
+            f"the round trip failed for {len(self.failures)} posts ({first}); their cards "
+            "keep the rules' verdict"
+        )
+
+
 class Generation(BaseModel):
     """What made the cards, and for an LLM what it took: requests the server received
     (retries included), answers taken from the cache, posts that got no cards (post id →
@@ -137,6 +166,7 @@ class Generation(BaseModel):
     tokens_out: int = 0
     cost: float | None = None
     invalid: dict[str, int] = Field(default_factory=dict)  # "invalid-card (why)" → count
+    verification: Verification | None = None  # the round trip, when it ran
 
 
 class BuildResult(BaseModel):

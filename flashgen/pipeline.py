@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict
+
 from flashgen.cache import Cache
 from flashgen.check import (
     Checker,
@@ -19,7 +21,7 @@ from flashgen.check import (
 )
 from flashgen.check.embed import Prefetch, make_embedder
 from flashgen.client import ChatRequest, ModelClient, open_client
-from flashgen.errors import EmbeddingError, ExportError, FlashgenError
+from flashgen.errors import ConfigError, EmbeddingError, ExportError, FlashgenError
 from flashgen.evaluate import EvalReport, evaluate, load_gold
 from flashgen.export import (
     default_timestamp,
@@ -35,6 +37,7 @@ from flashgen.generate.modes import first_mode
 from flashgen.generate.prompts import RequestBuilder
 from flashgen.generate.sections import split_long_posts
 from flashgen.generate.topics import consolidate_with_llm
+from flashgen.generate.verify import verify_cards
 from flashgen.group import (
     DEFAULT_MAX_TOPICS,
     ROOT_DECK,
@@ -43,7 +46,15 @@ from flashgen.group import (
     group_by_topic,
 )
 from flashgen.ledger import open_ledger, reconcile, write_stale
-from flashgen.models import BuildResult, Card, Generation, Post, ReadOptions, anki_cards
+from flashgen.models import (
+    BuildResult,
+    Card,
+    Generation,
+    Post,
+    ReadOptions,
+    Verification,
+    anki_cards,
+)
 from flashgen.settings import DEFAULT_CACHE, OFFLINE_NOTICE, CheckConfig, GeneratorConfig, Topic
 from flashgen.sources import read_posts
 
@@ -107,6 +118,7 @@ def run(
 
     Cards come from the model behind `client` (by default one for the generator's
     server) when the generator asks a model, else from the offline rules."""
+    _check_verify(generator)
     posts = read_posts(inputs, read)
     checks = checks or CheckConfig()
     generator = with_taxonomy(generator, taxonomy)
@@ -141,8 +153,17 @@ def _run(
         # while it writes the cards, not after.
         probe = Prefetch(client, *_embedding_model(generator, checks), generator.cache)
         checker.feed = probe.feed
-    # Each post's cards are checked while the model answers the others.
-    cards, generation = _generate(posts, generator, client, progress, checker.add, notices)
+
+    def checked(made: list[Card]) -> list[Card]:
+        checker.add(made)
+        return checker.survivors(made)
+
+    # Each post's cards are checked, and go through the round trip, while the model
+    # answers the others.
+    cards, generation, findings = _generate(posts, generator, client, progress, checked, notices)
+    checker.judge(findings)
+    if generation.verification is not None and generation.verification.notice():
+        notices.append(str(generation.verification.notice()))
     embed = None
     if probe is not None:
         embed, notice = probe.result()
@@ -165,6 +186,15 @@ def with_taxonomy(
     if generator is None or not taxonomy:
         return generator
     return generator.model_copy(update={"topics": tuple(t.name for t in taxonomy)})
+
+
+def _check_verify(generator: GeneratorConfig | None) -> None:
+    """`--verify on` without a model to ask is an error, not a silent skip."""
+    if generator is not None and generator.verify == "on" and not generator.uses_llm():
+        raise ConfigError(
+            "--verify on needs a model to ask: set --base-url (OPENAI_BASE_URL) for a local "
+            "server, or OPENAI_API_KEY"
+        )
 
 
 def _topic_mapper(
@@ -332,6 +362,16 @@ def _embedding_model(generator: GeneratorConfig, checks: CheckConfig) -> tuple[s
     return checks.embedding_model or generator.model, generator.base_url or "api.openai.com"
 
 
+class CheckReport(BaseModel):
+    """What `check_file` found: a verdict per card, and the round trip's figures when it ran."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    verdicts: list[Verdict]
+    verification: Verification | None = None
+    notices: list[str] = []
+
+
 def check_file(
     inputs: Iterable[str | Path],
     cards: str | Path,
@@ -340,17 +380,33 @@ def check_file(
     generator: GeneratorConfig | None = None,
     checks: CheckConfig | None = None,
     client: ModelClient | None = None,
-) -> list[Verdict]:
+) -> CheckReport:
     """Verdicts on cards written elsewhere (a JSON array), checked against their posts;
-    near-duplicates by the server's embeddings when the generator asks a model."""
+    when the generator asks a model, through the round trip, and near-duplicates by the
+    server's embeddings."""
+    _check_verify(generator)
     fields = load_card_fields(cards)
     posts = read_posts(inputs, read)
     checks = checks or CheckConfig()
+    report = CheckReport(verdicts=[])
     with model_client(generator, client) as chat:
         embed = None
+        roundtrip = None
         if chat is not None and generator is not None:
             embed, _ = make_embedder(chat, *_embedding_model(generator, checks), generator.cache)
-        return check_card_fields(posts, fields, checks, embed)
+            if generator.verifies():
+                asked, told = chat, generator
+
+                def roundtrip(
+                    groups: Sequence[tuple[Post, Sequence[Card]]],
+                ) -> dict[int, tuple[str, str] | None]:
+                    found, report.verification = verify_cards(groups, told, asked)
+                    return found
+
+        report.verdicts = check_card_fields(posts, fields, checks, embed, roundtrip)
+    if report.verification is not None and report.verification.notice():
+        report.notices.append(str(report.verification.notice()))
+    return report
 
 
 def _generate(
@@ -358,10 +414,11 @@ def _generate(
     generator: GeneratorConfig | None,
     client: ModelClient | None,
     progress: Callable[[int, int], None] | None,
-    on_cards: Callable[[list[Card]], None],
+    on_cards: Callable[[list[Card]], list[Card]],
     notices: list[str],
-) -> tuple[list[Card], Generation]:
-    """Cards from the model when there is a client, else from the offline generator."""
+) -> tuple[list[Card], Generation, dict[int, tuple[str, str] | None]]:
+    """Cards from the model when there is a client, else from the offline generator; and
+    the round trip's findings on them (by id(card)) when it ran."""
     if generator is None or client is None:
         if generator is not None and generator.generator == "auto":
             notices.append(OFFLINE_NOTICE)
@@ -377,7 +434,7 @@ def _generate(
             cards += made
             if progress is not None:
                 progress(done, len(posts))
-        return cards, Generation()
+        return cards, Generation(), {}
     # A long post goes in sections, each its own request; its cards come back under it.
     sections, owner = split_long_posts(posts, generator.section_chars)
     mapped: dict[int, Card] = {}
@@ -389,10 +446,17 @@ def _generate(
             mapped[id(card)] = card.model_copy(update={"post_id": owner[card.post_id]})
         return mapped[id(card)]
 
-    def relay(made: list[Card]) -> None:
-        on_cards([under_post(card) for card in made])
+    def relay(made: list[Card]) -> list[Card]:
+        return on_cards([under_post(card) for card in made])
 
-    run = generate_llm(sections, generator, client=client, progress=progress, on_cards=relay)
+    run = generate_llm(
+        sections,
+        generator,
+        client=client,
+        progress=progress,
+        on_cards=relay,
+        verify=generator.verifies(),
+    )
     if owner:
         notices.append(
             f"{len(set(owner.values()))} long posts sent in {len(owner)} sections of at most "
@@ -419,8 +483,9 @@ def _generate(
         cost=run.cost,
         # A card the model wrote that is not a well-formed Card is rejected like any other.
         invalid=dict(Counter(f"invalid-card ({card.reason})" for card in run.invalid)),
+        verification=run.verification,
     )
-    return [under_post(card) for card in run.cards], generation
+    return [under_post(card) for card in run.cards], generation, run.roundtrip
 
 
 def find_post(posts: Iterable[Post], post_id: str) -> Post:

@@ -21,6 +21,8 @@ GeneratorKind = Literal["auto", "llm", "offline"]
 StructuredOutput = Literal["auto", "json_schema", "json_object", "prompt"]
 ConcreteMode = Literal["json_schema", "json_object", "prompt"]
 MODES: tuple[ConcreteMode, ...] = ("json_schema", "json_object", "prompt")
+# The round trip (flashgen.check.roundtrip): `auto` asks it whenever a model writes cards.
+Verify = Literal["auto", "on", "off"]
 
 OFFLINE_NOTICE = (
     "No model configured, so cards come from the offline generator. For LLM cards set "
@@ -75,6 +77,10 @@ class GeneratorConfig(BaseModel):
     # generator keeps at most this many cards of one post.
     section_chars: int = Field(default=6000, ge=500)
     max_offline_cards: int = Field(default=40, ge=1)
+    # Whether the model, or the judge model, answers each card's question from the post
+    # for the round trip.
+    verify: Verify = "auto"
+    judge_model: str | None = Field(default=None, min_length=1)
     # The user's taxonomy names ([[topics]]), which the system prompt asks the model to
     # choose from; set by the pipeline from flashgen.toml, not from the [llm] table.
     topics: tuple[str, ...] = ()
@@ -85,13 +91,19 @@ class GeneratorConfig(BaseModel):
             return bool(self.base_url or self.api_key)
         return self.generator == "llm"
 
-    def price(self) -> Price | None:
-        """The model's price: flashgen.toml's table first, then the built-in one."""
-        return self.prices.get(self.model) or DEFAULT_PRICES.get(self.model)
+    def verifies(self) -> bool:
+        """Whether cards go through the round trip: asked for, or `auto` with a model."""
+        return self.verify != "off" and self.uses_llm()
 
-    def cost(self, tokens_in: int, tokens_out: int) -> float | None:
+    def price(self, model: str | None = None) -> Price | None:
+        """A model's price (by default the generator's): flashgen.toml's table first, then
+        the built-in one."""
+        model = model or self.model
+        return self.prices.get(model) or DEFAULT_PRICES.get(model)
+
+    def cost(self, tokens_in: int, tokens_out: int, model: str | None = None) -> float | None:
         """Estimated US dollars for the tokens, or None when the model's price is unknown."""
-        price = self.price()
+        price = self.price(model)
         if price is None:
             return None
         return (tokens_in * price.input + tokens_out * price.output) / 1_000_000

@@ -6,6 +6,11 @@ served first; otherwise it answers with a valid card for the post in the request
 request is answered `latency` seconds after it arrived, in its own thread, so concurrent
 requests overlap.
 
+A round-trip request (its message holds <questions>) is answered by a `Reader`, as a
+careful model would: from the answers a test gave it, else from the cards this server
+wrote itself; scripted faults for it come from `enqueue_verify`. Such requests are kept
+apart, in `verify_requests`, so `count` stays the number of card requests.
+
 `/v1/embeddings` answers only when enabled (`embeddings=True`, or the attribute), else 404
 like a server without it. Its vectors are deterministic (hashed character trigrams, so
 near texts are close), or scripted per text in `vectors`.
@@ -76,6 +81,66 @@ def post_text(body: dict[str, Any]) -> str:
     return ""
 
 
+_QUESTIONS_RE = re.compile(r"<questions>\n?(.*?)\n?</questions>", re.DOTALL)
+_NUMBERED_RE = re.compile(r"^(\d+)\. (.*)$", re.MULTILINE)
+
+
+def is_roundtrip(body: dict[str, Any]) -> bool:
+    """Whether a chat request is the round trip's: its user message lists <questions>."""
+    return any(
+        m.get("role") == "user" and "<questions>" in m.get("content", "")
+        for m in body.get("messages", [])
+    )
+
+
+class Reader:
+    """Answers the round trip's questions as a careful model would.
+
+    `answers` maps a question, as asked, to the post's answer (None: not in the post);
+    a question it does not hold gets the answer of the card this server wrote with that
+    question for that post, and any other is not in the post.
+    """
+
+    def __init__(self) -> None:
+        self.answers: dict[str, str | None] = {}
+        self._wrote: dict[tuple[str, str], str] = {}  # (post, question) → answer
+        self._lock = threading.Lock()
+
+    def wrote(self, content: str, post: str) -> None:
+        """Remember the cards of one card reply for a post (any content that parses)."""
+        from flashgen.check.roundtrip import questions
+        from flashgen.models import Card
+
+        try:
+            cards = json.loads(content).get("cards", [])
+        except (ValueError, AttributeError):
+            return
+        for item in cards if isinstance(cards, list) else []:
+            try:
+                card = Card(post_id="p", topic="t", **item)
+            except (TypeError, ValueError):
+                continue
+            with self._lock:
+                for question, answer in questions(card):
+                    self._wrote[post, question] = answer
+
+    def reply(self, body: dict[str, Any]) -> str:
+        asked: list[tuple[int, str]] = []
+        for message in body.get("messages", []):
+            found = _QUESTIONS_RE.search(message.get("content", ""))
+            if message.get("role") == "user" and found:
+                asked = [(int(n), q.strip()) for n, q in _NUMBERED_RE.findall(found.group(1))]
+        answers = []
+        post = post_text(body)
+        with self._lock:
+            for number, question in asked:
+                answer = self.answers.get(question, self._wrote.get((post, question)))
+                answers.append(
+                    {"number": number, "found": answer is not None, "answer": answer or ""}
+                )
+        return json.dumps({"answers": answers}, ensure_ascii=False)
+
+
 def good_answer(text: str) -> dict[str, Any]:
     """A contract-valid answer: one cloze card over the first number (or last word) of the
     post's first sentence, quoted verbatim."""
@@ -126,6 +191,9 @@ class FakeOpenAI:
         self.embeddings = embeddings  # whether /v1/embeddings exists; else it answers 404
         self.vectors: dict[str, list[float]] = {}  # scripted embeddings, by exact input text
         self.requests: list[dict[str, Any]] = []
+        self.verify_requests: list[dict[str, Any]] = []  # the round trip's, kept apart
+        self.reader = Reader()
+        self._verify_queue: deque[Reply] = deque()
         self.embedding_requests: list[dict[str, Any]] = []  # 404s included
         self.headers: list[dict[str, str]] = []
         self._queue: deque[Reply] = deque()
@@ -163,6 +231,17 @@ class FakeOpenAI:
         with self._lock:
             self._queue.extend(replies)
 
+    def enqueue_verify(self, *replies: Reply) -> None:
+        """Replies for the next round-trip requests, in order (content None: the reader's)."""
+        with self._lock:
+            self._verify_queue.extend(replies)
+
+    @property
+    def verify_count(self) -> int:
+        """Round-trip requests received so far."""
+        with self._lock:
+            return len(self.verify_requests)
+
     def on(self, text: str, *replies: Reply, repeat: bool = False) -> None:
         """Replies for requests whose post contains `text`; with repeat, the last one forever."""
         with self._lock:
@@ -171,12 +250,19 @@ class FakeOpenAI:
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.verify_requests.clear()
             self.headers.clear()
             self.embedding_requests.clear()
 
     def _next_reply(self, body: dict[str, Any]) -> Reply:
         text = post_text(body)
         with self._lock:
+            if is_roundtrip(body):
+                self.verify_requests.append(body)
+                reply = self._verify_queue.popleft() if self._verify_queue else Reply()
+                if reply.content is None and reply.status == 200 and reply.raw is None:
+                    reply = Reply(content=self.reader.reply(body))
+                return reply
             self.requests.append(body)
             for match, replies, repeat in self._by_post:
                 if match in text and replies:
@@ -194,7 +280,9 @@ class FakeOpenAI:
         arrived = time.monotonic() if arrived is None else arrived
         reply = self._next_reply(body)
         with self._lock:
+            # Only card requests are held: the round trip's go on past them.
             hold = self.hold_after is not None and len(self.requests) > self.hold_after
+            hold = hold and not is_roundtrip(body)
             self.held += hold
         if hold:
             self.release.wait(timeout=60)
@@ -222,6 +310,8 @@ class FakeOpenAI:
         content = reply.content
         if content is None:
             content = json.dumps(good_answer(post_text(body)), ensure_ascii=False)
+        if not is_roundtrip(body):
+            self.reader.wrote(content, post_text(body))
         prompt = sum(len(m.get("content", "")) for m in body.get("messages", []))
         message: dict[str, Any] = {"role": "assistant", "content": content}
         if reply.refusal is not None:
@@ -372,6 +462,8 @@ class FakeBackend:
         self, *, reject: tuple[str, ...] = (), delay: float = 0.0, embeddings: bool = False
     ) -> None:
         self.history: list[ChatRequest] = []
+        self.verify_history: list[ChatRequest] = []  # the round trip's, kept apart
+        self.reader = Reader()
         self.embeddings = embeddings
         self.embedded: list[list[str]] = []
         self.chat_requests = 0
@@ -390,8 +482,13 @@ class FakeBackend:
         self._by_post.append((text, deque(items)))
 
     async def complete(self, request: ChatRequest) -> ChatReply:
-        self.history.append(request)
         self.chat_requests += 1
+        if is_roundtrip(request.body()):
+            self.verify_history.append(request)
+            if request.mode in self.reject:
+                raise ModeRejected(f"HTTP 500: {LLAMA_CPP_REJECTION}")
+            return ChatReply(content=self.reader.reply(request.body()), tokens_in=50, tokens_out=10)
+        self.history.append(request)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -410,8 +507,10 @@ class FakeBackend:
             if isinstance(item, Exception):
                 raise item
             if item is not None:
+                self.reader.wrote(item.content, text)
                 return item
             content = json.dumps(good_answer(text), ensure_ascii=False)
+            self.reader.wrote(content, text)
             return ChatReply(content=content, tokens_in=100, tokens_out=20)
         finally:
             self.in_flight -= 1

@@ -87,6 +87,8 @@ def test_an_installed_flashgen_carries_its_prompts(tmp_path: Path) -> None:
         "post.j2",
         "reask.j2",
         "system.j2",
+        "verify.j2",
+        "verify_system.j2",
     ]
     posts = tmp_path / "posts.txt"
     posts.write_text("Kafka хранит сообщения 168 часов по умолчанию.\n", encoding="utf-8")

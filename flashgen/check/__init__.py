@@ -98,6 +98,29 @@ class Checker:
         if texts and self.feed is not None:
             self.feed(texts)
 
+    def survivors(self, cards: Iterable[Card]) -> list[Card]:
+        """The cards `add` was given that passed their own rules: the round trip's to ask."""
+        out = []
+        for card in cards:
+            done = self._done.get(id(card))
+            if done is not None and done[0] is card and not done[1]:
+                out.append(card)
+        return out
+
+    def judge(self, findings: Mapping[int, tuple[str, str] | None]) -> None:
+        """The round trip's verdicts, by id(card) of cards given to `add`: a card the reader
+        contradicts is rejected with that reason and its evidence, and leaves the duplicate
+        search; one it agrees with is the one kept of a pair of duplicates."""
+        for card_id, finding in findings.items():
+            done = self._done.get(card_id)
+            if done is None:
+                continue
+            card, reasons, prepared = done
+            if finding is not None:
+                self._done[card_id] = card, {**reasons, finding[0]: finding[1]}, None
+            elif prepared is not None:
+                prepared.verified = True
+
     def finish(
         self, cards: Iterable[Card], embed: Embedder | None = None
     ) -> tuple[list[Card], list[Rejection]]:
@@ -195,13 +218,22 @@ def load_card_fields(path: str | Path) -> list[dict[str, Any]]:
     return data
 
 
+# The round trip for cards written elsewhere: each post with its cards that passed the
+# rules → id(card) → the reader's finding, or None when it agrees.
+RoundTripper = Callable[
+    [Sequence[tuple[Post, Sequence[Card]]]], Mapping[int, tuple[str, str] | None]
+]
+
+
 def check_card_fields(
     posts: Iterable[Post],
     cards: Sequence[Mapping[str, Any]],
     config: CheckConfig | None = None,
     embed: Embedder | None = None,
+    roundtrip: RoundTripper | None = None,
 ) -> list[Verdict]:
-    """Verdicts for cards written elsewhere, malformed ones included, in input order."""
+    """Verdicts for cards written elsewhere, malformed ones included, in input order; with
+    `roundtrip`, the cards that pass the rules go through it before the duplicate search."""
     posts = list(posts)
     channels = {post.id: post.channel for post in posts}
     built: list[tuple[int, Card]] = []
@@ -212,7 +244,17 @@ def check_card_fields(
             built.append((i, card))
         else:
             verdicts[i].reasons = card
-    _, rejected = check_cards(posts, [card for _, card in built], config, embed)
+    checker = Checker(posts, config)
+    made = [card for _, card in built]
+    checker.add(made)
+    if roundtrip is not None:
+        by_post: dict[str, list[Card]] = {}
+        for card in checker.survivors(made):
+            by_post.setdefault(card.post_id, []).append(card)
+        known = {post.id: post for post in posts}
+        groups = [(known[i], group) for i, group in by_post.items() if i in known]
+        checker.judge(roundtrip(groups))
+    _, rejected = checker.finish(made, embed)
     by_card = {id(r.card): r for r in rejected}
     for i, card in built:
         rejection = by_card.get(id(card))

@@ -129,7 +129,7 @@ class _Post:
         heads = {wanted[:4], (wanted + "s")[:4], (wanted + "es")[:4], wanted[:-1][:4]}
         found = {i for head in heads for i in self._by_head.get(head, ())}
         found.update(self._by_value.get(frozenset(number_values(wanted)), ()))
-        return sorted(i for i in found if _matches(self.words[i].folded, wanted))
+        return sorted(i for i in found if matches(self.words[i].folded, wanted))
 
 
 # A few posts: a build checks a post's cards together, and a long post's words are many.
@@ -138,7 +138,8 @@ def _post_words(text: str) -> _Post:
     return _Post(text)
 
 
-def _content(text: str) -> list[str]:
+def content_words(text: str) -> list[str]:
+    """A text's words, folded, without function words and question words."""
     return [
         w.casefold()
         for w, *_ in positioned_words(text, dotted=True)
@@ -146,7 +147,7 @@ def _content(text: str) -> list[str]:
     ]
 
 
-def _matches(word: str, wanted: str) -> bool:
+def matches(word: str, wanted: str) -> bool:
     """One word in another form, a number in words or digits («шесть» is 6), or one part of
     a compound («50-летний» holds «50»)."""
     if same_stem(word, wanted) or word in (wanted + "s", wanted + "es") or wanted == word + "s":
@@ -169,7 +170,7 @@ def _occurrences(post: _Post, wanted: list[str]) -> list[int]:
             at += 1
             while at < len(words) and words[at].folded in FUNCTION_WORDS:
                 at += 1
-            if at >= len(words) or not _matches(words[at].folded, want):
+            if at >= len(words) or not matches(words[at].folded, want):
                 break
             span.append(at)
         else:
@@ -225,7 +226,7 @@ def binding_problem(
         return unit
     post = _post_words(post_text)
     words, cyrillic = post.words, post.cyrillic
-    wanted = _content(answer)
+    wanted = content_words(answer)
     if not wanted or not words:
         return None
     hits = _occurrences(post, wanted)
@@ -235,12 +236,12 @@ def binding_problem(
         return None
     # «(LlaMA 3.1) …»: a leading label names the post's subject, not this fact's place.
     question = _LABEL_RE.sub("", question)
-    question_words = _content(question)
+    question_words = content_words(question)
     asked = [
         form
         for w in question_words
         for form in word_forms(w)
-        if not any(_matches(form, a) for a in wanted)
+        if not any(matches(form, a) for a in wanted)
     ]
     anchors: dict[str, list[int]] = {}
     weights: dict[str, float] = {}
@@ -285,14 +286,14 @@ def _competitor(
     distinct: set[str],
     asked_at: set[int],
 ) -> tuple[str, str] | None:
-    head = next((i for i in hits if _matches(words[i].folded, wanted[0])), hits[0])
+    head = next((i for i in hits if matches(words[i].folded, wanted[0])), hits[0])
     number = bool(number_values(words[head].folded))
     if not number and not _is_term(words[head], cyrillic):
         return None  # an ordinary word: too many rivals to weigh
 
     # A number measured in a unit has rivals in that unit's dimension only: «40 минут»
     # and «18 ГБ» are not two answers to one question.
-    answer_units = {unit[0] for _, unit, _ in _quantities(" ".join(wanted))}
+    answer_units = {unit[0] for _, unit, _ in quantities(" ".join(wanted))}
 
     def rival(i: int) -> bool:
         if not number:
@@ -378,7 +379,7 @@ def _named_by(words: tuple[_Word, ...], cyrillic: bool, k: int, asked: list[str]
     parts = [words[k].folded]
     if k + 1 < len(words) and words[k + 1].joined and _is_number(words[k + 1].folded):
         parts.append(words[k + 1].folded)
-    return all(any(_matches(part, q) for q in asked) for part in parts)
+    return all(any(matches(part, q) for q in asked) for part in parts)
 
 
 def _owned_rival(
@@ -434,20 +435,20 @@ def _list_problem(
     PPO, what did not help asked as what helped. Only short headings count, those of
     lists side by side («Плюсы DPO:», «Минусы PPO:»); a sentence that ends in a colon
     («Архитектурно YTsaurus состоит из слоев:») introduces, it does not sort."""
-    lists = [(h, items) for h, items in _headed_lists(post_text) if len(_content(h)) <= 4]
+    lists = [(h, items) for h, items in _headed_lists(post_text) if len(content_words(h)) <= 4]
     if len(lists) < 2:
         return None
-    negated = bool(_negated(asked) or set(asked) & _NEGATIONS)
+    negated = bool(_negated(asked) or set(asked) & NEGATIONS)
 
     def named(heading: str) -> tuple[set[str], set[str], bool]:
         """(its words the question names, those it does not, whether it is negated)."""
-        said = [w for w in _content(heading) if w not in _NEGATIONS]
-        hit = {w for w in said if any(_matches(w, q) for q in asked)}
-        return hit, set(said) - hit, bool(set(_content(heading)) & _NEGATIONS)
+        said = [w for w in content_words(heading) if w not in NEGATIONS]
+        hit = {w for w in said if any(matches(w, q) for q in asked)}
+        return hit, set(said) - hit, bool(set(content_words(heading)) & NEGATIONS)
 
     def holds(items: str) -> bool:
-        listed = _content(items)
-        return all(any(_matches(w, a) for w in listed) for a in wanted)
+        listed = content_words(items)
+        return all(any(matches(w, a) for w in listed) for a in wanted)
 
     names = [named(heading) for heading, _ in lists]
     for n, (heading, items) in enumerate(lists):
@@ -558,7 +559,7 @@ def _unit(word: str) -> tuple[str, str] | None:
     return _UNITS.get(word)
 
 
-def _quantities(text: str) -> list[tuple[str, tuple[str, str], str]]:
+def quantities(text: str) -> list[tuple[str, tuple[str, str], str]]:
     """(number, (dimension, unit), as written) for each number followed by a unit."""
     found = []
     for match in _UNIT_RE.finditer(text.casefold().replace("ё", "е")):
@@ -569,8 +570,8 @@ def _quantities(text: str) -> list[tuple[str, tuple[str, str], str]]:
 
 
 def _unit_problem(answer: str, post_text: str) -> tuple[str, str] | None:
-    posted = _quantities(post_text)
-    for number, (dimension, unit), _ in _quantities(answer):
+    posted = quantities(post_text)
+    for number, (dimension, unit), _ in quantities(answer):
         there = [(u, said) for n, (d, u), said in posted if n == number and d == dimension]
         if there and all(u != unit for u, _ in there):
             return "unit-mismatch", f"the post says «{there[0][1]}»"
@@ -601,7 +602,7 @@ _OPPOSITES = [
     ({"increase", "increases", "increased"}, {"decrease", "decreases", "decreased"}),
 ]
 _OPPOSITE_STEMS = [("увелич", "уменьш"), ("ускор", "замедл")]
-_NEGATIONS = frozenset(
+NEGATIONS = frozenset(
     "не нет ни без not no never without cannot can't doesn't don't isn't aren't won't".split()
 )
 
@@ -663,4 +664,4 @@ def _flip_problem(
 
 def _negated(words: list[str]) -> set[str]:
     """Words right after a negation («не поддерживает», "does not use", "cannot run")."""
-    return {words[i + 1] for i, w in enumerate(words[:-1]) if w in _NEGATIONS or w.endswith("n't")}
+    return {words[i + 1] for i, w in enumerate(words[:-1]) if w in NEGATIONS or w.endswith("n't")}

@@ -127,6 +127,8 @@ class _Features:
     prompt: str
     quote: str
     answers: tuple[str, ...]
+    # The round trip's reader found this card's answer (flashgen.check.roundtrip).
+    verified: bool = False
 
     # Only cards that meet a twin need these: weighed then (and memoised by text), not
     # for every card, and not kept.
@@ -177,8 +179,11 @@ def one_fact(a: _Features, b: _Features) -> bool:
 
 
 def better(a: _Features, b: _Features) -> bool:
-    """Whether card a should be kept rather than b, its duplicate: the evidence backs it
-    better, or as well and it asks less to recall."""
+    """Whether card a should be kept rather than b, its duplicate: the round trip's reader
+    agrees with it and not with b, or the evidence backs it better, or as well and it asks
+    less to recall."""
+    if a.verified != b.verified:
+        return a.verified
     if abs(a.support - b.support) > SUPPORT_TIE:
         return a.support > b.support
     return a.effort < b.effort

@@ -12,7 +12,7 @@ import copy
 import functools
 import json
 import re
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -21,6 +21,7 @@ from flashgen.models import Card, Post
 from flashgen.text import hashtags
 
 MAX_TOPIC_CHARS = 60
+M = TypeVar("M", bound=BaseModel)
 MAX_ITEMS = 40
 
 
@@ -84,6 +85,26 @@ class CardsResponse(BaseModel):
         return value
 
 
+class ReaderAnswer(BaseModel):
+    """The answer to one question of a round trip, found in the post or not."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: int = Field(description="the question's number")
+    found: bool = Field(description="whether the post itself answers the question")
+    answer: str = Field(description="the shortest complete answer the post gives, or ''")
+
+
+class RoundTripResponse(BaseModel):
+    """The reader's answers to a post's numbered questions (flashgen.check.roundtrip)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"description": "Answers from the post alone."}
+    )
+
+    answers: list[ReaderAnswer] = Field(description="one answer per question, in order")
+
+
 class ContractError(ValueError):
     """A response that breaks the contract; the message is written for the model to read."""
 
@@ -93,6 +114,12 @@ _FENCE_RE = re.compile(r"^\s*```(?:json|JSON)?\s*\n(?P<body>.*?)\n?\s*```\s*$", 
 
 def parse_response(content: str) -> CardsResponse:
     """The contract object in a model's reply, or a ContractError saying what is wrong."""
+    return parse_reply(content, CardsResponse)
+
+
+def parse_reply(content: str, model: type[M]) -> M:
+    """The object of type `model` in a model's reply (a bare or fenced JSON object), or a
+    ContractError saying what is wrong, in words the model can act on."""
     text = content.strip()
     fenced = _FENCE_RE.match(text)
     if fenced:
@@ -106,7 +133,7 @@ def parse_response(content: str) -> CardsResponse:
     if not isinstance(data, dict):
         raise ContractError(f"the reply must be a JSON object, got {type(data).__name__}")
     try:
-        return CardsResponse.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise ContractError(describe_errors(exc)) from exc
 
@@ -123,13 +150,23 @@ def describe_errors(exc: ValidationError) -> str:
     return "the JSON does not match the schema:\n" + "\n".join(lines)
 
 
-@functools.cache
 def response_schema() -> dict[str, Any]:
-    """The JSON schema of CardsResponse with references inlined, as every server accepts it.
+    """The JSON schema of CardsResponse, as every server accepts it (see inlined_schema)."""
+    return inlined_schema(CardsResponse)
 
-    Built once per process and shared: treat it as read-only.
+
+def roundtrip_schema() -> dict[str, Any]:
+    """The JSON schema of RoundTripResponse, as every server accepts it."""
+    return inlined_schema(RoundTripResponse)
+
+
+@functools.cache
+def inlined_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema with references inlined, as every server accepts it.
+
+    Built once per process and model, and shared: treat it as read-only.
     """
-    schema = CardsResponse.model_json_schema()
+    schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
 
     def inline(node: Any) -> Any:
@@ -186,6 +223,12 @@ def cards_from_response(
 
 def check_reply(reply: ChatReply, max_tokens: int) -> CardsResponse:
     """The contract object in a reply; a ContractError for a refusal, a cut-off or bad JSON."""
+    return checked_reply(reply, max_tokens, CardsResponse)
+
+
+def checked_reply(reply: ChatReply, max_tokens: int, model: type[M]) -> M:
+    """The object of type `model` in a reply; a ContractError for a refusal, a cut-off or
+    bad JSON."""
     if reply.refusal:
         raise ContractError(f"the model refused: {reply.refusal}")
     if reply.finish_reason == "content_filter":
@@ -195,4 +238,4 @@ def check_reply(reply: ChatReply, max_tokens: int) -> CardsResponse:
             f"the reply was cut off at the limit of {max_tokens} tokens; "
             "write fewer and shorter key facts and cards"
         )
-    return parse_response(reply.content)
+    return parse_reply(reply.content, model)

@@ -11,12 +11,14 @@ the rest of the run. Answers that pass the contract are cached as they arrive.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -39,11 +41,16 @@ from flashgen.generate.contract import (
 )
 from flashgen.generate.modes import candidate_modes, mode_setting
 from flashgen.generate.prompts import RequestBuilder
-from flashgen.models import Card, Post
+from flashgen.models import Card, Post, Verification
 from flashgen.settings import MODES, ConcreteMode, GeneratorConfig
 
+if TYPE_CHECKING:
+    from flashgen.generate.verify import RoundTrip
+
 Progress = Callable[[int, int], None]
-OnCards = Callable[[list[Card]], None]
+# Sees each post's cards as they are made; returns the ones the round trip should ask
+# about (those that passed the rules), or None for all of them.
+OnCards = Callable[[list[Card]], list[Card] | None]
 
 
 def request_key(request: ChatRequest, post: Post) -> str:
@@ -131,6 +138,51 @@ class LLMRun(BaseModel):
     cost: float | None = None
     mode: str | None = None
     notices: list[str] = []
+    # The round trip, when it ran: id(card) of the cards `on_cards` returned → why the
+    # reader disagrees, or None when it agrees; and what it took.
+    roundtrip: dict[int, tuple[str, str] | None] = {}
+    verification: Verification | None = None
+
+
+class _Slots:
+    """A semaphore whose urgent takers go first.
+
+    A post's round trip takes the next free slot before the posts still waiting for
+    their cards, so verification keeps pace with generation instead of trailing it
+    after the last answer; in flight there are never more than `count` requests.
+    """
+
+    def __init__(self, count: int) -> None:
+        self._free = count
+        self._waiting: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())
+
+    @contextlib.asynccontextmanager
+    async def take(self, *, urgent: bool = False) -> AsyncIterator[None]:
+        if self._free > 0 and not any(self._waiting):
+            self._free -= 1
+        else:
+            queue = self._waiting[0 if urgent else 1]
+            future = asyncio.get_running_loop().create_future()
+            queue.append(future)
+            try:
+                await future
+            except asyncio.CancelledError:
+                if future.done() and not future.cancelled():
+                    self._give()  # handed a slot just as it was cancelled: pass it on
+                else:
+                    queue.remove(future)
+                raise
+        try:
+            yield
+        finally:
+            self._give()
+
+    def _give(self) -> None:
+        for queue in self._waiting:
+            if queue:
+                queue.popleft().set_result(None)
+                return
+        self._free += 1
 
 
 @dataclass
@@ -150,11 +202,18 @@ class LLMGenerator:
         backend: ModelClient,
         cache: Cache | None = None,
         builder: RequestBuilder | None = None,
+        *,
+        verify: bool = False,
     ) -> None:
         self.config = config
         self.backend = backend
         self.cache = cache
         self.builder = builder or RequestBuilder(config)
+        self.roundtrip: RoundTrip | None = None
+        if verify:
+            from flashgen.generate.verify import RoundTrip  # it builds on this module
+
+            self.roundtrip = RoundTrip(config, backend, cache, self.builder, self.modes)
         self._mode_setting = mode_setting(config)
         remembered = cache.setting(self._mode_setting) if cache is not None else None
         self._candidates = candidate_modes(config, remembered)
@@ -175,11 +234,12 @@ class LLMGenerator:
         request has gone out, so work done there overlaps the wait for the answers.
         """
         out = LLMRun()
-        semaphore = asyncio.Semaphore(self.config.concurrency)
+        slots = _Slots(self.config.concurrency)
         done = 0
+        checking: list[asyncio.Task[None]] = []
 
         async def one(post: Post) -> tuple[Post, CardsResponse | PostFailure]:
-            async with semaphore:
+            async with slots.take():
                 try:
                     return await settle(post)
                 finally:
@@ -207,6 +267,11 @@ class LLMGenerator:
                 self._fatal = exc
                 raise
 
+        async def verify(post: Post, cards: list[Card]) -> None:
+            assert self.roundtrip is not None
+            async with slots.take(urgent=True):
+                out.roundtrip.update(await self.roundtrip.check(post, cards))
+
         tasks = [asyncio.create_task(one(post)) for post in posts]
         results: dict[str, PostFailure | tuple[list[Card], list[InvalidCard]]] = {}
         try:
@@ -219,15 +284,18 @@ class LLMGenerator:
                 else:
                     cards, invalid = cards_from_response(post, result)
                     results[post.id] = cards, invalid
-                    if on_cards is not None:
-                        on_cards(cards)
+                    asked = on_cards(cards) if on_cards is not None else None
+                    asked = cards if asked is None else asked
+                    if self.roundtrip is not None and asked:
+                        checking.append(asyncio.create_task(verify(post, asked)))
                 done += 1
                 if progress:
                     progress(done, len(posts))
+            await asyncio.gather(*checking)
         except BaseException:
-            for task in tasks:
+            for task in [*tasks, *checking]:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, *checking, return_exceptions=True)
             raise
         for post in posts:  # input order, whatever order the answers came in
             made = results[post.id]
@@ -241,7 +309,13 @@ class LLMGenerator:
         out.tokens_in, out.tokens_out = stats.tokens_in, stats.tokens_out
         out.cost = self.config.cost(stats.tokens_in, stats.tokens_out)
         out.mode, out.notices = self._mode, stats.notices
+        if self.roundtrip is not None:
+            out.verification = self.roundtrip.finished()
         return out
+
+    def modes(self) -> list[ConcreteMode]:
+        """The structured-output modes to ask in: the settled one, else the candidates."""
+        return [self._mode] if self._mode else list(self._candidates)
 
     def _opening(self, post: Post, mode: ConcreteMode) -> tuple[ChatRequest, str]:
         """A post's first request in a mode and its cache key, made once: the lookup, the
@@ -348,9 +422,11 @@ def generate_llm(
     client: ModelClient | None = None,
     progress: Progress | None = None,
     on_cards: OnCards | None = None,
+    verify: bool = False,
 ) -> LLMRun:
     """Cards for the posts from the model behind `client` (by default one for `config`'s
-    server), through the cache; `on_cards` sees each post's cards as they are made.
+    server), through the cache; `on_cards` sees each post's cards as they are made. With
+    `verify`, the cards it returns go through the round trip as they come.
 
     The client's event-loop side is closed at the end (`aclose`); its other calls stay
     open for the caller, who owns it."""
@@ -363,7 +439,7 @@ def generate_llm(
 
     async def main() -> LLMRun:
         try:
-            generator = LLMGenerator(config, chat, cache, builder)
+            generator = LLMGenerator(config, chat, cache, builder, verify=verify)
             return await generator.run(posts, progress, on_cards)
         finally:
             await chat.aclose()
@@ -380,6 +456,9 @@ def generate_llm(
             cache.close()
         if client is None:
             chat.close()
-    # What the server saw: the client's own retries of 429, 5xx and timeouts included.
+    # What the server saw: the client's own retries of 429, 5xx and timeouts included;
+    # the round trip's requests are counted apart.
     run.requests = chat.chat_requests - sent
+    if run.verification is not None:
+        run.requests -= run.verification.requests
     return run

@@ -15,7 +15,7 @@ import jinja2
 
 from flashgen.client import ChatRequest, Message
 from flashgen.errors import PromptError
-from flashgen.generate.contract import response_schema
+from flashgen.generate.contract import response_schema, roundtrip_schema
 from flashgen.models import Post
 from flashgen.settings import ConcreteMode, GeneratorConfig
 
@@ -31,6 +31,9 @@ def _default_prompts() -> Path:
 
 DEFAULT_PROMPTS = _default_prompts()
 TEMPLATES = ("system.j2", "post.j2", "reask.j2")
+# The round trip's templates; a prompts folder copied before they existed uses the
+# shipped ones.
+VERIFY_TEMPLATES = ("verify_system.j2", "verify.j2")
 
 
 class Prompts:
@@ -44,7 +47,9 @@ class Prompts:
         if missing:
             raise PromptError(f"{self.folder}: missing prompt template {missing[0]}")
         self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(self.folder),
+            loader=jinja2.ChoiceLoader(
+                [jinja2.FileSystemLoader(self.folder), jinja2.FileSystemLoader(DEFAULT_PROMPTS)]
+            ),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             keep_trailing_newline=False,
@@ -75,6 +80,7 @@ class RequestBuilder:
         self.config = config
         self.prompts = prompts or Prompts(config.prompts)
         self._system: dict[str, str] = {}
+        self._verify_system: dict[str, str] = {}
 
     def system(self, mode: ConcreteMode) -> str:
         if mode not in self._system:
@@ -106,6 +112,34 @@ class RequestBuilder:
             temperature=self.config.temperature,
             max_tokens=self.config.max_tokens,
             schema=None if mode == "prompt" else response_schema(),
+        )
+
+    def verify(self, post: Post, asked: Sequence[str], mode: ConcreteMode) -> ChatRequest:
+        """The round trip's request: the post and its cards' numbered questions, without
+        their answers, to the judge model (the generator's model unless one is set)."""
+        if mode not in self._verify_system:
+            schema = None
+            if mode != "json_schema":
+                schema = json.dumps(roundtrip_schema(), ensure_ascii=False)
+            self._verify_system[mode] = self.prompts.render(
+                "verify_system.j2", language=self.config.language, schema=schema, mode=mode
+            )
+        numbered = [{"number": i, "text": text} for i, text in enumerate(asked, 1)]
+        messages = (
+            {"role": "system", "content": self._verify_system[mode]},
+            {
+                "role": "user",
+                "content": self.prompts.render("verify.j2", post=post, questions=numbered),
+            },
+        )
+        return ChatRequest(
+            model=self.config.judge_model or self.config.model,
+            messages=messages,
+            mode=mode,
+            temperature=0.0,
+            max_tokens=self.config.max_tokens,
+            schema=None if mode == "prompt" else roundtrip_schema(),
+            schema_name="roundtrip",
         )
 
     def reask(self, error: str, attempt: int, attempts: int) -> str:
