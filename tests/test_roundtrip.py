@@ -73,6 +73,9 @@ AGREE = [
     ("168 hours", "168 hours (7 days)"),
     ("without a separate reward model", "no separate reward model is needed"),
     ("Spark over YT", "Spark over YT"),
+    # A question with several right answers gets all of them; one is enough.
+    ("онлайн-генерация данных", "гибкость; онлайн-генерация данных"),
+    ("limited batching", "slower on GPU than AWQ; limited batching"),
 ]
 DISAGREE = [
     ("DPO", "PPO", MISMATCH),  # another entity
@@ -87,6 +90,10 @@ DISAGREE = [
     ("переобучение", "простота, стабильность обучения", MISMATCH),  # another list
     ("overfitting", "simplicity, stability", MISMATCH),
     ("DPO", "", UNANSWERABLE),
+    ("poke mode", "reschedule mode", MISMATCH),  # a phrase apart by its one distinctive word
+    ("pipeline parallelism", "Tensor parallelism", MISMATCH),
+    ("раз в год", "раз в полгода", MISMATCH),
+    ("переобучение", "простота; стабильность обучения", MISMATCH),  # none of the choices
 ]
 
 

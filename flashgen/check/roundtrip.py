@@ -12,7 +12,7 @@ costs no request: numbers and units must agree exactly (the card's numbers among
 reader's or the other way round, «2 дня» is not «2 часа»), two different names cannot
 both stand (Spark is not ClickHouse, whatever «over YT» they share), a negation on one
 side only is a disagreement; otherwise the words of one answer must be found in the
-other (in any of their forms), or most of each in the other.
+other (in any of their forms), or, for two phrases, all but a third of each.
 """
 
 from __future__ import annotations
@@ -61,9 +61,19 @@ def _one_line(text: str) -> str:
 
 def disagreement(expected: str, found: bool, given: str) -> Finding | None:
     """Why the card's answer `expected` is not the reader's `given` (or the reader found
-    none: `found` false), or None when they agree."""
+    none: `found` false), or None when they agree. A question with several right answers
+    («Назовите один из плюсов…») is answered with all of them, parted by «; »: the card
+    agrees when it agrees with one."""
     if not found or not given.strip():
         return UNANSWERABLE, "the model finds no answer to the question in the post"
+    said = f"the post answers «{_short(given)}»"
+    choices = [part.strip() for part in given.split(";") if part.strip()]
+    if len(choices) > 1 and any(_disagreement(expected, part) is None for part in choices):
+        return None
+    return None if _disagreement(expected, given) is None else (MISMATCH, said)
+
+
+def _disagreement(expected: str, given: str) -> Finding | None:
     said = f"the post answers «{_short(given)}»"
     if expected.casefold().split() == given.casefold().split():
         return None
@@ -89,7 +99,9 @@ def disagreement(expected: str, found: bool, given: str) -> Finding | None:
         return None if not a_only and not b_only else (MISMATCH, said)
     if not a_only or not b_only:
         return None  # one answer says all of the other
-    if len(a_only) <= len(a) / 2 and len(b_only) <= len(b) / 2:
+    # Each says something the other does not: the same only when both are phrases and
+    # the words apart are few («poke mode» is not «reschedule mode»).
+    if min(len(a), len(b)) >= 3 and len(a_only) <= len(a) / 3 and len(b_only) <= len(b) / 3:
         return None
     return MISMATCH, said
 
