@@ -202,6 +202,7 @@ class FakeOpenAI:
         # Requests past the first `hold_after` wait until `release` is set: a test can
         # know that requests are in flight, whatever the machine's speed.
         self.hold_after: int | None = None
+        self.hold_posts: list[str] = []  # and so do those whose post holds one of these
         self.proxied = 0  # requests that came as to a proxy (an absolute URL)
         self.held = 0
         self.release = threading.Event()
@@ -282,6 +283,7 @@ class FakeOpenAI:
         with self._lock:
             # Only card requests are held: the round trip's go on past them.
             hold = self.hold_after is not None and len(self.requests) > self.hold_after
+            hold = hold or any(text in post_text(body) for text in self.hold_posts)
             hold = hold and not is_roundtrip(body)
             self.held += hold
         if hold:

@@ -228,20 +228,24 @@ def test_verify_on_without_a_model_is_one_clear_error(tmp_path: Path) -> None:
 def test_a_posts_round_trip_goes_out_while_other_posts_cards_are_awaited(
     fake: FakeOpenAI, tmp_path: Path
 ) -> None:
-    posts = _posts(tmp_path, *(f"Параметр номер {i} равен {i * 7 + 1} единицам." for i in range(4)))
-    fake.hold_after = 2  # card requests past the second wait until released
+    texts = [f"Параметр номер {i} равен {i * 7 + 1} единицам." for i in range(4)]
+    posts = _posts(tmp_path, *texts)
+    fake.hold_posts = [texts[3]]  # the last post's cards wait until released
     done: list[Result] = []
     worker = threading.Thread(
         target=lambda: done.append(_build(fake, posts, "--concurrency", "2", "--no-cache"))
     )
     worker.start()
-    deadline = time.monotonic() + 60
-    while (fake.verify_count < 2 or fake.held < 1) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    # The first two posts' round trips were answered while a third post's cards are held.
-    assert fake.verify_count == 2 and fake.held >= 1 and not done
-    fake.release.set()
-    worker.join(timeout=60)
+    try:
+        deadline = time.monotonic() + 60
+        while (fake.verify_count < 3 or fake.held < 1) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # The other three posts' round trips were answered while the last post's cards
+        # are still awaited: one slot is held by it, the other serves the round trips.
+        assert fake.verify_count == 3 and fake.held == 1 and not done
+    finally:
+        fake.release.set()
+        worker.join(timeout=60)
     assert done and done[0].exit_code == 0, done[0].output if done else "the build hung"
     assert fake.count == 4 and fake.verify_count == 4
 
