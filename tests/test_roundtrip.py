@@ -286,3 +286,37 @@ def test_of_two_duplicates_the_one_the_reader_agreed_with_is_kept() -> None:
     verified = check_card_fields([post], fields, roundtrip=confirm_second)
     assert [v.accepted for v in verified] == [False, True]
     assert verified[0].reasons == ["duplicate"]
+
+
+# --- the slots the requests share -------------------------------------------------------------
+
+
+def test_urgent_takers_go_first_and_a_cancelled_taker_gives_its_turn_away() -> None:
+    import asyncio
+
+    from flashgen.generate.llm import _Slots
+
+    async def scenario() -> list[str]:
+        slots = _Slots(1)
+        order: list[str] = []
+        gate = asyncio.Event()
+
+        async def take(name: str, urgent: bool = False) -> None:
+            async with slots.take(urgent=urgent):
+                order.append(name)
+                if name == "first":
+                    await gate.wait()
+
+        first = asyncio.create_task(take("first"))
+        await asyncio.sleep(0)
+        normal = asyncio.create_task(take("normal"))
+        gone = asyncio.create_task(take("gone", urgent=True))
+        urgent = asyncio.create_task(take("urgent", urgent=True))
+        await asyncio.sleep(0)
+        gone.cancel()  # cancelled while it waits: it must not keep the slot
+        gate.set()
+        await asyncio.gather(first, normal, urgent)
+        assert gone.cancelled()
+        return order
+
+    assert asyncio.run(scenario()) == ["first", "urgent", "normal"]

@@ -169,7 +169,7 @@ class _Slots:
             except asyncio.CancelledError:
                 if future.done() and not future.cancelled():
                     self._give()  # handed a slot just as it was cancelled: pass it on
-                else:
+                elif future in queue:
                     queue.remove(future)
                 raise
         try:
@@ -179,9 +179,11 @@ class _Slots:
 
     def _give(self) -> None:
         for queue in self._waiting:
-            if queue:
-                queue.popleft().set_result(None)
-                return
+            while queue:
+                future = queue.popleft()
+                if not future.done():  # a cancelled taker may not have left yet
+                    future.set_result(None)
+                    return
         self._free += 1
 
 
