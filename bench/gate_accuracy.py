@@ -99,19 +99,33 @@ def binding_figures(
     return dict(cells), wrong
 
 
+def first_sight(path: Path, cells: dict, record: bool) -> dict:
+    """The figures recorded at first sight in `path` (written once, with `record`)."""
+    if record and not path.exists():
+        path.write_text(json.dumps(cells, indent=1, sort_keys=True) + "\n")
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def kinds(cells: dict) -> list[str]:
+    """The rows of a table: the kinds, then good cards, then the totals."""
+    return sorted(cells, key=lambda k: (k.startswith("all"), k == "good cards", k))
+
+
+def shares(cells: dict) -> tuple[float, float]:
+    """(share of wrong-fact cards rejected, share of good cards rejected)."""
+    bad, good = cells["all wrong-fact"], cells["all good"]
+    return bad[0] / max(bad[1], 1), good[0] / max(good[1], 1)
+
+
 def report_binding(folder: Path, record: bool, show: bool) -> bool:
     cells, wrong = binding_figures(folder)
-    first_path = folder / "first_sight.json"
-    if record and not first_path.exists():  # a first sight is recorded once
-        first_path.write_text(json.dumps(cells, indent=1, sort_keys=True) + "\n")
-    first = json.loads(first_path.read_text()) if first_path.exists() else {}
+    first = first_sight(folder / "first_sight.json", cells, record)
     print(f"\nwrong-fact set {folder.relative_to(REPO)}: share rejected, now and at first sight")
     print(f"{'kind':<22} {'now':>14} {'first sight':>14}")
-    for key in sorted(cells, key=lambda k: (k.startswith("all"), k == "good cards", k)):
+    for key in kinds(cells):
         then = _cell(first[key]) if key in first else "—"
         print(f"{key:<22} {_cell(cells[key])} {then:>14}")
-    bad = cells["all wrong-fact"][0] / max(cells["all wrong-fact"][1], 1)
-    good = cells["all good"][0] / max(cells["all good"][1], 1)
+    bad, good = shares(cells)
     print(
         f"wrong-fact cards rejected by the rules: {bad:.3f} (target >= {WRONG_FACT_TARGET}); "
         f"good cards rejected: {good:.3f} (target <= {GOOD_TARGET})"
@@ -134,20 +148,16 @@ def report_roundtrip(folder: Path, rules: dict, record: bool, show: bool) -> boo
         cells, wrong = binding_figures(folder, reader)
     finally:
         reader.close()
-    first_path = folder / "roundtrip_first_sight.json"
-    if record and not first_path.exists():
-        first_path.write_text(json.dumps(cells, indent=1, sort_keys=True) + "\n")
-    first = json.loads(first_path.read_text()) if first_path.exists() else {}
+    first = first_sight(folder / "roundtrip_first_sight.json", cells, record)
     print(
         f"\nwith the round trip (a careful reader through the fixture server, "
         f"{reader.failures} failed requests): share rejected"
     )
     print(f"{'kind':<22} {'rules alone':>14} {'with round trip':>15} {'first sight':>14}")
-    for key in sorted(cells, key=lambda k: (k.startswith("all"), k == "good cards", k)):
+    for key in kinds(cells):
         then = _cell(first[key]) if key in first else "—"
         print(f"{key:<22} {_cell(rules[key])} {_cell(cells[key]):>15} {then:>14}")
-    bad = cells["all wrong-fact"][0] / max(cells["all wrong-fact"][1], 1)
-    good = cells["all good"][0] / max(cells["all good"][1], 1)
+    bad, good = shares(cells)
     print(
         f"wrong-fact cards rejected with the round trip: {bad:.3f} (target >= "
         f"{ROUNDTRIP_TARGET}); good cards rejected: {good:.3f}"

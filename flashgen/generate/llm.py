@@ -87,6 +87,28 @@ def request_key(request: ChatRequest, post: Post) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def store(
+    cache: Cache,
+    key: str,
+    request: ChatRequest,
+    reply: ChatReply,
+    post: Post,
+    tokens: tuple[int, int] | None = None,
+) -> None:
+    """Keep a reply that passed its contract under `key`, with what it cost (`tokens`, in
+    and out, when a conversation took more than this reply)."""
+    tokens_in, tokens_out = tokens or (reply.tokens_in, reply.tokens_out)
+    value = CachedResponse(
+        content=reply.content,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        model=request.model,
+        mode=request.mode,
+        post_id=post.id,
+    )
+    cache.put(key, value, reply.raw)
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
@@ -404,15 +426,8 @@ class LLMGenerator:
                 ]
                 continue
             if self.cache is not None:
-                value = CachedResponse(
-                    content=reply.content,
-                    tokens_in=tokens_in,
-                    tokens_out=tokens_out,
-                    model=request.model,
-                    mode=request.mode,
-                    post_id=post.id,
-                )
-                self.cache.put(self._opening(post, first.mode)[1], value, reply.raw)
+                key = self._opening(post, first.mode)[1]
+                store(self.cache, key, request, reply, post, (tokens_in, tokens_out))
             return response
         raise GenerationError(post.id, attempts, "; ".join(reason.splitlines())[:400], raw)
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from flashgen.cache import Cache, CachedResponse
+from flashgen.cache import Cache
 from flashgen.check.roundtrip import Finding, disagreement, questions
 from flashgen.client import ModelClient
 from flashgen.errors import LLMError, ModeRejected, RequestFailed
 from flashgen.generate.contract import ContractError, RoundTripResponse, checked_reply, parse_reply
-from flashgen.generate.llm import request_key
+from flashgen.generate.llm import request_key, store
 from flashgen.generate.modes import candidate_modes, mode_setting
 from flashgen.generate.prompts import RequestBuilder
 from flashgen.models import Card, Post, Verification
@@ -114,15 +114,7 @@ class RoundTrip:
             self.stats.tokens_out += reply.tokens_out
             response = checked_reply(reply, request.max_tokens, RoundTripResponse)
             if self.cache is not None:
-                value = CachedResponse(
-                    content=reply.content,
-                    tokens_in=reply.tokens_in,
-                    tokens_out=reply.tokens_out,
-                    model=request.model,
-                    mode=request.mode,
-                    post_id=post.id,
-                )
-                self.cache.put(request_key(request, post), value, reply.raw)
+                store(self.cache, request_key(request, post), request, reply, post)
             return response
         raise RequestFailed("the server refused every structured-output mode for the round trip")
 
