@@ -12,22 +12,46 @@ from flashgen.text import join_answers, normalize
 # {{c1::answer}} or {{c1::answer::hint}}; the answer may not be empty or hold braces.
 CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)(?:::([^{}]*?))?\}\}", re.DOTALL)
 
+# One set of explicitly given field names per distinct set: pydantic gives every instance
+# its own (about 700 bytes for a card's five), and a year of posts holds a few hundred
+# thousand cards. Safe for frozen models only: pydantic changes that set in place on
+# assignment, which they refuse, and model_copy changes a copy of it.
+_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
+
+
+def share_fields_set(model: BaseModel) -> None:
+    own = model.__pydantic_fields_set__
+    object.__setattr__(
+        model, "__pydantic_fields_set__", _FIELDS_SETS.setdefault(frozenset(own), own)
+    )
+
 
 class Post(BaseModel):
     """One post after cleaning: the unit cards are generated from."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(min_length=1)
-    channel: str = Field(min_length=1)
+    id: str
+    channel: str
     date: str | None = None
     url: str | None = None
-    text: str = Field(min_length=1)
+    text: str
     links: tuple[str, ...] = ()
     # The input file of a post whose id is its content (pasted text), as the user named
     # it: an edit changes such a post's id, and is looked for in its own file only
     # (flashgen.ledger). Not part of what `flashgen posts` shows.
     source: str | None = Field(default=None, exclude=True)
+
+    # Not Field(min_length=1): pydantic counts a constrained string's characters through
+    # its UTF-8 form, which CPython then keeps beside the string, so every Cyrillic post
+    # would be held twice for the whole build.
+    @model_validator(mode="after")
+    def _not_blank(self) -> Post:
+        for name in ("id", "channel", "text"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} cannot be empty")
+        share_fields_set(self)
+        return self
 
 
 def cloze_deletions(text: str) -> list[tuple[int, str]]:
@@ -93,6 +117,7 @@ class Card(BaseModel):
             problem = cloze_problem(self.question)
             if problem:
                 raise ValueError(problem)
+        share_fields_set(self)
         return self
 
     @property

@@ -58,3 +58,26 @@ def test_post_requires_id_channel_and_text() -> None:
         Post(id="", channel="c", text="t")
     with pytest.raises(ValidationError):
         Post(id="x", channel="c", text="")
+
+
+def test_cards_share_their_fields_set_and_a_copy_changes_only_its_own() -> None:
+    """Cards given the same fields share one set of names (memory in a large build); a copy
+    with an update names its new field without touching the others' set."""
+    first = Card(
+        kind="basic", question="Q?", answer="A", source_quote="Q A.", post_id="p", topic="t"
+    )
+    second = Card(
+        kind="basic", question="R?", answer="B", source_quote="R B.", post_id="p", topic="t"
+    )
+    assert first.__pydantic_fields_set__ is second.__pydantic_fields_set__
+    tagged = first.model_copy(update={"tags": ("x",)})
+    assert "tags" in tagged.model_fields_set
+    assert "tags" not in first.model_fields_set and "tags" not in second.model_fields_set
+    assert tagged.tags == ("x",) and first.tags == ()
+
+
+def test_a_blank_post_text_is_refused_without_a_length_constraint() -> None:
+    with pytest.raises(ValidationError, match="text cannot be empty"):
+        Post(id="a", channel="c", text="")
+    with pytest.raises(ValidationError, match="channel cannot be empty"):
+        Post(id="a", channel="", text="x")

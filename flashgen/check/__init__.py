@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from flashgen.check.dedup import Embedder, Prepared, embedded_texts, find_duplicates, prepare
 from flashgen.check.rules import (
@@ -24,7 +24,7 @@ from flashgen.check.rules import (
 )
 from flashgen.errors import ExportError, InputError
 from flashgen.files import atomic_file
-from flashgen.models import Card, Post, card_identity, cloze_problem
+from flashgen.models import Card, Post, card_identity, cloze_problem, share_fields_set
 from flashgen.text import normalize
 
 __all__ = [
@@ -56,6 +56,11 @@ class Rejection(BaseModel):
     kept: Card | None = None
     # Reason → what the post says instead, for the reasons that can tell.
     evidence: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _shared(self) -> Rejection:
+        share_fields_set(self)  # most of a large build's cards are rejected duplicates
+        return self
 
 
 class Checker:

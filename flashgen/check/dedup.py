@@ -110,17 +110,14 @@ def _jaccard(a: Collection[str], b: Collection[str]) -> float:
 
 @dataclass(slots=True)
 class _Features:
-    """What the near-duplicate test compares, computed once per card."""
+    """What the near-duplicate test compares, computed once per card.
+
+    The tokens (shingles, words, items, numbers) only the search by text needs, and only
+    for cards that are not an earlier card's exact twin: `tokenize` makes them then, and
+    `release` lets them go.
+    """
 
     kind: str
-    # Tuples of distinct interned tokens, not sets: a set's table is four times the size,
-    # and a large build holds these for every card until the search is done.
-    prompt_shingles: tuple[str, ...]
-    prompt_words: tuple[str, ...]
-    items: tuple[str, ...]
-    answer_shingles: tuple[str, ...]
-    answer_words: tuple[str, ...]
-    numbers: frozenset[float]
     effort: int  # words to recall; fewer is better (C4)
     identity: bytes  # a digest of card_identity: a build holds one per card
     exact: bytes  # a digest of the card's exact form: kind, question and answer, plain
@@ -129,6 +126,15 @@ class _Features:
     answers: tuple[str, ...]
     # The round trip's reader found this card's answer (flashgen.check.roundtrip).
     verified: bool = False
+    tokenized: bool = False
+    # Tuples of distinct interned tokens, not sets: a set's table is four times the size,
+    # and a large build holds these for every card it keeps until the search is done.
+    prompt_shingles: tuple[str, ...] = ()
+    prompt_words: tuple[str, ...] = ()
+    items: tuple[str, ...] = ()
+    answer_shingles: tuple[str, ...] = ()
+    answer_words: tuple[str, ...] = ()
+    numbers: frozenset[float] = frozenset()
 
     # Only cards that meet a twin need these: weighed then (and memoised by text), not
     # for every card, and not kept.
@@ -142,24 +148,30 @@ class _Features:
         """How well the evidence backs question and answer together (text.support)."""
         return sum(self.anchors.values())
 
+    def tokenize(self) -> _Features:
+        if not self.tokenized:
+            answer = join_answers(self.answers)
+            self.prompt_shingles = tuple(shingles(self.prompt))
+            self.prompt_words = tuple({sys.intern(w) for w in words(normalize(self.prompt))})
+            self.items = tuple({plain(x) for x in self.answers})
+            self.answer_shingles = tuple(shingles(answer))
+            self.answer_words = tuple({sys.intern(w) for w in words(normalize(answer))})
+            self.numbers = frozenset(number_values(answer))
+            self.tokenized = True
+        return self
+
     def release(self) -> None:
         """Drop what only the search needs, once the card is out of it (a duplicate)."""
         self.prompt_shingles = self.prompt_words = self.answer_shingles = ()
         self.answer_words = self.items = ()
         self.numbers = frozenset()
+        self.tokenized = False
 
     @classmethod
     def of(cls, card: Card, text: CardText) -> _Features:
-        answer = _answer(text)
-        exact = f"{card.kind}\n{plain(text.prompt)}\n{plain(answer)}"
+        exact = f"{card.kind}\n{plain(text.prompt)}\n{plain(_answer(text))}"
         return cls(
             kind=card.kind,
-            prompt_shingles=tuple(shingles(text.prompt)),
-            prompt_words=tuple({sys.intern(w) for w in words(normalize(text.prompt))}),
-            items=tuple({plain(x) for x in text.answers}),
-            answer_shingles=tuple(shingles(answer)),
-            answer_words=tuple({sys.intern(w) for w in words(normalize(answer))}),
-            numbers=frozenset(number_values(answer)),
             effort=sum(len(words(x)) for x in text.answers),
             identity=_digest(card_identity(card)),
             exact=_digest(exact),
@@ -190,6 +202,7 @@ def better(a: _Features, b: _Features) -> bool:
 
 
 def _near_by_text(a: _Features, b: _Features, config: CheckConfig) -> bool:
+    a, b = a.tokenize(), b.tokenize()
     question = max(
         _jaccard(a.prompt_shingles, b.prompt_shingles), _jaccard(a.prompt_words, b.prompt_words)
     )
@@ -211,6 +224,18 @@ def _near_by_text(a: _Features, b: _Features, config: CheckConfig) -> bool:
 # A posting becomes a set when it grows past this: membership is tested on it.
 _SHORT_POSTING = 8
 
+# A posting: the kept cards filed under one key. Most keys are one card's, so a lone card
+# is its index alone (a list of one costs twice the int), a few a short list, many a set.
+_Posting = int | list[int] | set[int]
+
+
+def _members(posting: _Posting) -> Collection[int]:
+    return (posting,) if isinstance(posting, int) else posting
+
+
+def _holds(posting: _Posting, i: int) -> bool:
+    return posting == i if isinstance(posting, int) else i in posting
+
 
 class _TextIndex:
     """Kept cards by blocking keys: a near pair by text shares a question key and an answer
@@ -225,19 +250,29 @@ class _TextIndex:
     smaller answer's prefix is sure to meet the other's tokens: a kept card is filed under
     all of its words (and pairs) and its prefix, a new one looks up its prefix among the
     former and all of its own among the latter.
+
+    A key is the hash of its tag and tokens, not a string made of them: a large build
+    files millions, and a hash is a third of the string. Two keys that share a hash only
+    make a candidate more, which the test itself then turns down: the verdicts are those
+    of string keys.
     """
 
     def __init__(self, features: Sequence[_Features], config: CheckConfig) -> None:
         counts: list[Counter[str]] = [Counter() for _ in range(5)]
+        seen: set[bytes] = set()
         for f in features:
-            for count, tokens in zip(counts, self._token_sets(f), strict=True):
+            for count, tokens in zip(counts, self._token_sets(f.tokenize()), strict=True):
                 count.update(tokens)
+            if f.exact in seen:
+                # An exact twin of an earlier card: the search drops it by that form, and
+                # makes its tokens again only in the rare case it is the better card.
+                f.release()
+            seen.add(f.exact)
         self._ranks = [token_ranks(count) for count in counts]
         self._question_t = config.near_question_similarity
         self._answer_t = config.near_answer_similarity
-        # Most keys are one card's: a short list costs a third of a set.
-        self._questions: dict[str, list[int] | set[int]] = {}
-        self._answers: dict[str, list[int] | set[int]] = {}
+        self._questions: dict[int, _Posting] = {}
+        self._answers: dict[int, _Posting] = {}
 
     @staticmethod
     def _token_sets(f: _Features) -> tuple[Collection[str], ...]:
@@ -246,10 +281,15 @@ class _TextIndex:
     def _prefix(self, tokens: Collection[str], which: int, threshold: float) -> list[str]:
         return rarest_prefix(tokens, self._ranks[which], threshold)
 
-    def _pairs(self, ordered: Iterable[str], tag: str) -> set[str]:
-        return {f"{tag}{a}\x1f{b}" for a, b in itertools.combinations(ordered, 2)}
+    @staticmethod
+    def _pairs(ordered: Sequence[str], tag: str) -> set[int]:
+        return {hash((tag, a, b)) for a, b in itertools.combinations(ordered, 2)}
 
-    def _by_pairs(self, tokens: Collection[str], which: int, tag: str) -> set[str]:
+    @staticmethod
+    def _singles(tokens: Iterable[str], tag: str) -> set[int]:
+        return {hash((tag, x)) for x in tokens}
+
+    def _by_pairs(self, tokens: Collection[str], which: int, tag: str) -> set[int]:
         """Keys for Jaccard >= t: pairs of the (n - o + 2)-prefix. A set so small that one
         shared token could do (o = 1) has its tokens as well as all its pairs: a partner
         that needs two shares two, and one that needs one shares a token."""
@@ -257,40 +297,42 @@ class _TextIndex:
         if math.ceil(t * len(tokens)) >= 2:
             return self._pairs(rarest_prefix(tokens, rank, t, extra=1), tag)
         ordered = sorted(tokens, key=rank.__getitem__)
-        return {tag + x for x in rarest_prefix(tokens, rank, t)} | self._pairs(ordered, tag)
+        return self._singles(rarest_prefix(tokens, rank, t), tag) | self._pairs(ordered, tag)
 
-    def _keys(self, f: _Features) -> tuple[set[str], set[str], set[str]]:
+    def _keys(self, f: _Features) -> tuple[set[int], set[int], set[int]]:
         """(question keys, answer keys to file under, answer keys to look up)."""
         t = self._answer_t
-        question = {f"k:{f.kind}"} if not f.prompt_shingles else set()
-        question.update("s:" + x for x in self._prefix(f.prompt_shingles, 0, self._question_t))
-        question.update("w:" + x for x in self._prefix(f.prompt_words, 1, self._question_t))
+        question = {hash(("k", f.kind))} if not f.prompt_shingles else set()
+        question |= self._singles(self._prefix(f.prompt_shingles, 0, self._question_t), "s")
+        question |= self._singles(self._prefix(f.prompt_words, 1, self._question_t), "w")
         # Several items are near only by the Jaccard of their items; a single item meets
         # several only when half of them is enough.
-        keys = self._by_pairs(f.items, 4, "i:") if len(f.items) > 1 or t <= 0.5 else set()
+        keys = self._by_pairs(f.items, 4, "i") if len(f.items) > 1 or t <= 0.5 else set()
         if len(f.items) > 1:
             return question, keys, keys
-        keys |= self._by_pairs(f.answer_shingles, 2, "a:")
+        keys |= self._by_pairs(f.answer_shingles, 2, "a")
         if f.numbers:
-            keys.add("#" + ",".join(repr(float(n)) for n in sorted(f.numbers)))
+            keys.add(hash(("#", *sorted(f.numbers))))
         ordered = sorted(f.answer_words, key=self._ranks[3].__getitem__)
         need = math.ceil(t * len(ordered))
         own = rarest_prefix(ordered, self._ranks[3], t, extra=1 if need >= 2 else 0)
-        own_keys = self._pairs(own, "c2:") if need >= 2 else {"c1:" + x for x in own}
-        every = {"c1:" + x for x in ordered} | self._pairs(ordered, "c2:")
-        filed = keys | every | {"p" + k for k in own_keys}
-        looked = keys | own_keys | {"p" + k for k in every}
+        own_keys = self._pairs(own, "c2") if need >= 2 else self._singles(own, "c1")
+        every = self._singles(ordered, "c1") | self._pairs(ordered, "c2")
+        filed = keys | every | {hash(("p", k)) for k in own_keys}
+        looked = keys | own_keys | {hash(("p", k)) for k in every}
         return question, filed, looked
 
     # A card's keys are made again when it is removed (rarely: a better card took its
     # place) rather than kept for every card.
     def add(self, i: int, f: _Features) -> None:
-        question, filed, _ = self._keys(f)
+        question, filed, _ = self._keys(f.tokenize())
         for postings, keys in ((self._questions, question), (self._answers, filed)):
             for key in keys:
                 posting = postings.get(key)
                 if posting is None:
-                    postings[sys.intern(key)] = [i]
+                    postings[key] = i
+                elif isinstance(posting, int):
+                    postings[key] = [posting, i]
                 elif isinstance(posting, set):
                     posting.add(i)
                 elif len(posting) >= _SHORT_POSTING:
@@ -299,11 +341,13 @@ class _TextIndex:
                     posting.append(i)
 
     def remove(self, i: int, f: _Features) -> None:
-        question, filed, _ = self._keys(f)
+        question, filed, _ = self._keys(f.tokenize())
         for postings, keys in ((self._questions, question), (self._answers, filed)):
             for key in keys:
                 posting = postings[key]
-                if isinstance(posting, set):
+                if isinstance(posting, int):
+                    del postings[key]
+                elif isinstance(posting, set):
                     posting.discard(i)
                 else:
                     posting.remove(i)
@@ -315,15 +359,16 @@ class _TextIndex:
         one side is often huge (every card of a channel shares its usual words), the other
         small.
         """
-        question, _, looked = self._keys(f)
+        question, _, looked = self._keys(f.tokenize())
         postings = [
-            [p for p in (self._questions.get(k) for k in question) if p],
-            [p for p in (self._answers.get(k) for k in looked) if p],
+            [p for p in (self._questions.get(k) for k in question) if p is not None],
+            [p for p in (self._answers.get(k) for k in looked) if p is not None],
         ]
-        small = 0 if sum(map(len, postings[0])) <= sum(map(len, postings[1])) else 1
-        found: set[int] = set().union(*postings[small])
+        sizes = [sum(len(_members(p)) for p in side) for side in postings]
+        small = 0 if sizes[0] <= sizes[1] else 1
+        found: set[int] = set().union(*map(_members, postings[small]))
         other = postings[1 - small]
-        return {k for k in found if any(k in posting for posting in other)}
+        return {k for k in found if any(_holds(posting, k) for posting in other)}
 
 
 Prepared = _Features
