@@ -5,8 +5,10 @@ against tests/fake_openai.py in its own process, answering every request after L
 with C requests in flight. The ideal is R·L/C for the R requests the server received:
 one per post for its cards and, with the round trip on (the default), one per post for
 it; the target is wall time / ideal ≤ 1.10 at N=1000, L=200 ms, C=16. The same build
-with --verify off is timed too (R = N). Then times the cached rebuild of the same posts.
-flashgen's bytecode is compiled first, as a regular install leaves it.
+with --verify off is timed too (R = N). Then times the cached rebuild of the same posts,
+and the floor under any client on the openai SDK: importing it, and N bare requests
+through it at C in flight against the same server. flashgen's bytecode is compiled
+first, as a regular install leaves it.
 
     python bench/llm_throughput.py [--posts 1000] [--latency 0.2] [--concurrency 16]
 """
@@ -97,6 +99,40 @@ def time_stages(posts: Path, url: str, folder: Path, concurrency: int) -> dict[s
     return times
 
 
+# The floor under any client built on the SDK, in a child of its own: how long importing
+# it takes, and N bare chat requests through it, C at a time, against the same server.
+_SDK_FLOOR = """
+import asyncio, sys, time
+started = time.perf_counter()
+import openai
+imported = time.perf_counter() - started
+url, count, concurrency = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+body = {"model": "m", "messages": [{"role": "user", "content": "Пост 1: alpha_1 равен 10."}]}
+async def run():
+    client = openai.AsyncOpenAI(api_key="x", base_url=url)
+    slots = asyncio.Semaphore(concurrency)
+    async def one():
+        async with slots:
+            await client.post("/chat/completions", cast_to=object, body=body)
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(count)))
+    return time.perf_counter() - started
+print(imported, asyncio.run(run()))
+"""
+
+
+def sdk_floor(url: str, count: int, concurrency: int) -> tuple[float, float]:
+    """(seconds to import the SDK, seconds for `count` bare requests through it)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SDK_FLOOR, url, str(count), str(concurrency)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported, sent = done.stdout.split()
+    return float(imported), float(sent)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--posts", type=int, default=1000)
@@ -125,6 +161,7 @@ def main() -> None:
             plain = [*options, "--verify", "off", "--cache", str(folder / "plain.sqlite")]
             cards_only, _ = timed_build(plain, folder)
             stages = time_stages(posts, url, folder, args.concurrency)
+            imported, bare = sdk_floor(url, args.posts, args.concurrency)
     finally:
         server.stdin.close()  # type: ignore[union-attr]
         server.wait(timeout=10)
@@ -150,6 +187,11 @@ def main() -> None:
     print("stages of the same build, timed in one process:", end=" ")
     print(", ".join(f"{name} {seconds:.2f} s" for name, seconds in stages.items()))
     print(f"generate stage alone (no round trip): ratio {stages['generate'] / alone:.3f}")
+    print(
+        f"the openai SDK alone: import {imported:.2f} s ({imported / alone:.3f} of N·L/C); "
+        f"{args.posts} bare requests {bare:.2f} s, ratio {bare / alone:.3f}; "
+        f"both {(imported + bare) / alone:.3f}"
+    )
 
 
 if __name__ == "__main__":

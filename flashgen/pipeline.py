@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from flashgen import memo
 from flashgen.cache import Cache
 from flashgen.check import (
     Checker,
@@ -245,7 +247,19 @@ def build(
     """
     if not root.strip(": \t"):
         raise ExportError(f"the root deck needs a name, got {root!r}")
+    inputs = list(inputs)
     topics = taxonomy or ()
+    out = Path(out_dir)
+    ledger_path = ledger if ledger is not None else generator.ledger if generator else None
+    # What the build reads besides its inputs, and so what the memo must find unchanged.
+    cache = generator.cache if generator else None
+    state = [Path(p) for p in (ledger_path, cache) if p is not None]
+    key = _memo_key(inputs, generator, read, checks, topics, root, timestamp, max_topics, split)
+    if key is not None and (out / memo.MEMO_NAME).exists():  # the lock would make the folder
+        with folder_lock(out):
+            earlier = memo.recall(out, key, state)
+        if earlier is not None:
+            return memo.replayed(earlier)
     with model_client(generator, client) as chat:
         result = run(
             inputs,
@@ -269,8 +283,6 @@ def build(
         )
     decks = group_by_topic(cards, root)
     stamp = int(default_timestamp() if timestamp is None else timestamp)
-    out = Path(out_dir)
-    ledger_path = ledger if ledger is not None else generator.ledger if generator else None
     with contextlib.ExitStack() as stack:
         # One build writes a folder at a time: the ledger is read, and everything written,
         # under the lock, so a second build sees what the first one issued.
@@ -306,30 +318,66 @@ def build(
         # Remembered only once everything is written, so a failed write changes no dates.
         if book is not None:
             book.remember(plan.entries, posts.values())
-    path = out if split else paths[0]
-    made = {card.post_id for card in result.generated}
-    empty = [
-        p.id for p in result.posts if p.id not in made and p.id not in result.generation.failures
-    ]
-    if not result.accepted:
-        # Still written, so the output path is predictable; but say that it is empty.
-        notices.append(f"no card passed the checks, so {path} holds no notes")
-    return BuildResult(
-        posts=len(result.posts),
-        notes=len(cards),
-        empty_posts=empty,
-        cards=sum(anki_cards(card) for card in cards),
-        rejected=len(result.rejected) + sum(result.generation.invalid.values()),
-        decks=list(decks),
-        path=str(path),
-        report=str(rejected_path),
-        generation=result.generation,
-        rejections=result.rejections(),
-        notices=notices,
-        packages=[str(p) for p in paths],
-        stale=len(plan.stale),
-        stale_report=str(stale_path) if stale_path else None,
-    )
+        path = out if split else paths[0]
+        made = {card.post_id for card in result.generated}
+        empty = [
+            p.id
+            for p in result.posts
+            if p.id not in made and p.id not in result.generation.failures
+        ]
+        if not result.accepted:
+            # Still written, so the output path is predictable; but say that it is empty.
+            notices.append(f"no card passed the checks, so {path} holds no notes")
+        built = BuildResult(
+            posts=len(result.posts),
+            notes=len(cards),
+            empty_posts=empty,
+            cards=sum(anki_cards(card) for card in cards),
+            rejected=len(result.rejected) + sum(result.generation.invalid.values()),
+            decks=list(decks),
+            path=str(path),
+            report=str(rejected_path),
+            generation=result.generation,
+            rejections=result.rejections(),
+            notices=notices,
+            packages=[str(p) for p in paths],
+            stale=len(plan.stale),
+            stale_report=str(stale_path) if stale_path else None,
+        )
+        if key is not None:
+            # Under the lock, so the files it describes are this build's.
+            memo.remember(out, key, built, state)
+    return built
+
+
+def _memo_key(
+    inputs: Sequence[str | Path],
+    generator: GeneratorConfig | None,
+    read: ReadOptions | None,
+    checks: CheckConfig | None,
+    topics: Sequence[Topic],
+    root: str,
+    timestamp: float | None,
+    max_topics: int,
+    split: bool,
+) -> str | None:
+    """The memo's key for this build, or None when an input cannot be read (the build
+    itself then says what is wrong with it)."""
+    settings = {
+        "generator": generator.model_dump(mode="json") if generator else None,
+        "read": (read or ReadOptions()).model_dump(mode="json"),
+        "checks": (checks or CheckConfig()).model_dump(mode="json"),
+        "topics": [t.model_dump(mode="json") for t in topics],
+        "root": root,
+        # Unset, the stamp is now: a rebuild of the same notes may as well keep the last.
+        "timestamp": timestamp if timestamp is not None else os.environ.get("SOURCE_DATE_EPOCH"),
+        "max_topics": max_topics,
+        "split": split,
+    }
+    try:
+        return memo.fingerprint(inputs, settings, generator.prompts if generator else None)
+    except (OSError, FlashgenError):
+        return None
 
 
 def evaluate_inputs(

@@ -129,7 +129,8 @@ def test_failed_build_keeps_the_existing_deck(tmp_path: Path, posts_file: Path) 
     )
     assert code != 0 and "missing.txt" in err
     assert (out_dir / "flashgen.apkg").read_bytes() == before
-    assert sorted(p.name for p in out_dir.iterdir()) == ["flashgen.apkg", "flashgen.rejected.jsonl"]
+    kept = [".flashgen-build.json", "flashgen.apkg", "flashgen.rejected.jsonl"]
+    assert sorted(p.name for p in out_dir.iterdir()) == kept  # and no temporary
 
 
 @pytest.mark.parametrize("command", sorted(main.commands))
@@ -137,3 +138,44 @@ def test_every_command_has_help(command: str) -> None:
     code, out, _ = _run(command, "--help")
     assert code == 0
     assert main.commands[command].help and "Usage:" in out
+
+
+NOTHING_CHANGED = "nothing changed since the last build of this folder"
+
+
+def test_an_unchanged_rebuild_leaves_the_folder_as_it_was(tmp_path: Path, posts_file: Path) -> None:
+    out_dir = tmp_path / "decks"
+    args = ("build", str(posts_file), "--out", str(out_dir), "--timestamp", "0")
+    code, first, err = _run(*args)
+    assert code == 0 and NOTHING_CHANGED not in err
+    package = out_dir / "flashgen.apkg"
+    written = package.stat().st_mtime_ns, package.read_bytes()
+    code, again, err = _run(*args)
+    assert code == 0 and NOTHING_CHANGED in err
+    assert again.splitlines()[0] == first.splitlines()[0]  # the same summary
+    assert (package.stat().st_mtime_ns, package.read_bytes()) == written  # not written again
+
+
+@pytest.mark.parametrize("change", ["edit a post", "delete the package", "another flag", "damage"])
+def test_any_change_makes_the_rebuild_run_in_full(
+    tmp_path: Path, posts_file: Path, change: str
+) -> None:
+    out_dir = tmp_path / "decks"
+    args = ["build", str(posts_file), "--out", str(out_dir), "--timestamp", "0"]
+    code, first, _ = _run(*args)
+    assert code == 0
+    if change == "edit a post":
+        posts_file.write_text(POSTS + "\n\nApache Kafka хранит сообщения 168 часов.\n", "utf-8")
+    elif change == "delete the package":
+        (out_dir / "flashgen.apkg").unlink()
+    elif change == "another flag":
+        args += ["--root", "Другой"]
+    else:
+        (out_dir / ".flashgen-build.json").write_text("{not json", encoding="utf-8")
+    code, again, err = _run(*args)
+    assert code == 0 and NOTHING_CHANGED not in err and "Traceback" not in err
+    assert (out_dir / "flashgen.apkg").exists()
+    if change == "edit a post":
+        assert again.splitlines()[0] != first.splitlines()[0]
+    # Built in full, it is remembered again: a third run is the memo's.
+    assert NOTHING_CHANGED in _run(*args)[2]

@@ -1,0 +1,125 @@
+"""A rebuild with nothing new costs nothing: the last build of a folder, remembered.
+
+A build's output depends on its inputs' bytes, its settings, the prompts, flashgen's own
+code, and what the ledger and the cache held. When all of those are what they were at
+the end of the last build that wrote a folder, and the files it wrote are untouched, that
+build's result is the answer: nothing is read, asked or written again. Any difference —
+an edited post, a new flag, a deleted package, a ledger another build changed — and the
+build runs in full. Builds that left work undone (a post whose request failed) are not
+remembered, so the next build tries again.
+
+The memo is one small JSON file in the output folder; a damaged or foreign one is
+ignored and written over, never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from flashgen.errors import ExportError
+from flashgen.files import atomic_file
+from flashgen.models import BuildResult, Generation, Verification
+from flashgen.sources.files import expand_inputs
+
+MEMO_NAME = ".flashgen-build.json"
+_PACKAGE = Path(__file__).resolve().parent
+_CHUNK = 1 << 20
+
+
+def _digest_files(paths: Iterable[Path], digest: Any) -> None:
+    for path in paths:
+        digest.update(f"\0{path}\0".encode())
+        with path.open("rb") as data:
+            while chunk := data.read(_CHUNK):
+                digest.update(chunk)
+
+
+def _code_files(prompts: Path | None) -> list[Path]:
+    """flashgen's own sources and the prompt templates: a change to either may change cards."""
+    found = sorted(_PACKAGE.rglob("*.py"))
+    from flashgen.generate.prompts import DEFAULT_PROMPTS
+
+    for folder in {DEFAULT_PROMPTS, prompts} - {None}:
+        assert folder is not None
+        if folder.is_dir():
+            found += sorted(p for p in folder.rglob("*") if p.is_file())
+    return found
+
+
+def fingerprint(
+    inputs: Iterable[str | Path], settings: dict[str, Any], prompts: Path | None
+) -> str:
+    """A digest of everything a build's output depends on but the state files: the input
+    files' bytes (as `read_posts` finds them), the settings given, the prompts and code."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    _digest_files(expand_inputs(inputs), digest)
+    _digest_files(_code_files(prompts), digest)
+    return digest.hexdigest()
+
+
+def _state(paths: Iterable[Path]) -> list[list[Any]]:
+    """Size and modification time of each file (None for one that does not exist)."""
+    out: list[list[Any]] = []
+    for path in sorted({str(p) for p in paths}):
+        try:
+            info = os.stat(path)
+        except OSError:
+            out.append([path, None, None])
+        else:
+            out.append([path, info.st_size, info.st_mtime_ns])
+    return out
+
+
+def recall(out: Path, key: str, state: Iterable[Path]) -> BuildResult | None:
+    """The result of the last build of `out` when it had this key and its files, and the
+    state files named, are as that build left them; else None."""
+    try:
+        memo = json.loads((out / MEMO_NAME).read_text(encoding="utf-8"))
+        if memo["key"] != key:
+            return None
+        files = [Path(entry[0]) for entry in memo["files"]]
+        if memo["files"] != _state(files) or not {str(p) for p in state} <= set(map(str, files)):
+            return None
+        return BuildResult.model_validate(memo["result"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError, ValidationError):
+        return None  # no memo, or one this version cannot read: build in full
+
+
+def remember(out: Path, key: str, result: BuildResult, state: Iterable[Path]) -> None:
+    """Keep this build's result for the next one, with the state of the files it wrote and
+    read (`state`); a build that left posts unanswered is not kept."""
+    path = out / MEMO_NAME
+    verification = result.generation.verification
+    if result.generation.failures or (verification is not None and verification.failures):
+        path.unlink(missing_ok=True)
+        return
+    files = [*state, *map(Path, result.packages)]
+    files += [Path(p) for p in (result.report, result.stale_report) if p]
+    memo = {"key": key, "files": _state(files), "result": result.model_dump(mode="json")}
+    with atomic_file(path, ExportError, "build memo") as handle:
+        handle.write(json.dumps(memo, ensure_ascii=False).encode("utf-8"))
+
+
+def _reused(asked: Generation | Verification) -> dict[str, Any]:
+    free = 0.0 if asked.cost is not None else None
+    hits = asked.requests + asked.cache_hits
+    return {"requests": 0, "cache_hits": hits, "tokens_in": 0, "tokens_out": 0, "cost": free}
+
+
+def replayed(result: BuildResult) -> BuildResult:
+    """The remembered result as this build's: the same decks and files, every answer
+    reused and nothing asked, as a rebuild from the cache reports it."""
+    asked = result.generation
+    verification = asked.verification
+    if verification is not None:
+        verification = verification.model_copy(update=_reused(verification))
+    generation = asked.model_copy(update={**_reused(asked), "verification": verification})
+    notice = "nothing changed since the last build of this folder: its files are as they were"
+    return result.model_copy(update={"generation": generation, "notices": [notice]})
