@@ -27,7 +27,15 @@ from flashgen.generate import generate_offline  # noqa: E402
 HELDOUT = REPO / "tests" / "heldout" / "offline"
 
 
-def measure(posts_path: Path, gold_path: Path, name: str) -> list[tuple[str, bool]]:
+def measure(
+    posts_path: Path,
+    gold_path: Path,
+    name: str,
+    recall_target: float,
+    *,
+    most_cards: int | None = None,
+    per_post_target: float | None = None,
+) -> list[tuple[str, bool]]:
     """Print the eval of the offline generator on one set; its targets and whether met."""
     posts = read_posts([posts_path])
     generated = [card for post in posts for card in generate_offline(post)]
@@ -40,12 +48,18 @@ def measure(posts_path: Path, gold_path: Path, name: str) -> list[tuple[str, boo
     per_post = sum(row.exported for row in carrying) / len(carrying) if carrying else 0.0
     print(f"exported cards per post that carries a gold fact: {per_post:.1f}")
     print()
-    return [
-        (f"{name}: core recall >= 0.80", (report.core_recall or 0) >= 0.8),
+    targets = [
+        (f"{name}: core recall >= {recall_target:.2f}", (report.core_recall or 0) >= recall_target),
         (f"{name}: 0 ungrounded cards", report.ungrounded == 0),
         (f"{name}: 0 cards about the channel", report.about_channel == 0),
         (f"{name}: median answer <= 8 words", (report.answer_words_p50 or 0) <= 8),
     ]
+    if most_cards is not None:
+        targets.append((f"{name}: at most {most_cards} cards", len(exported) <= most_cards))
+    if per_post_target is not None:
+        met = per_post <= per_post_target
+        targets.append((f"{name}: at most {per_post_target:g} cards per post with facts", met))
+    return targets
 
 
 def main() -> int:
@@ -60,9 +74,12 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    targets = measure(Path(args.seed), Path(args.gold), "seed")
+    # card-quality.md's recall for the seed; issue 15's for posts never tuned on, and its
+    # "about 3-5 cards per post that carries facts".
+    targets = measure(Path(args.seed), Path(args.gold), "seed", 0.8, most_cards=60)
     if (args.heldout / "gold.json").exists():
-        targets += measure(args.heldout / "posts.txt", args.heldout / "gold.json", "held-out")
+        heldout = args.heldout / "posts.txt", args.heldout / "gold.json"
+        targets += measure(*heldout, "held-out", 0.7, per_post_target=5)
     for name, met in targets:
         print(f"{'met ' if met else 'MISSED'}  {name}")
     return 0 if all(met for _, met in targets) else 1
