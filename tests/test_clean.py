@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flashgen.clean import find_links, is_variant, merge_copies, post_id
+from flashgen.clean import find_links, is_noise, is_variant, merge_copies, post_id
 
 A = "Первое предложение о том, как устроен планировщик задач."
 B = "Второе предложение про хранилище метаданных и его реплики."
@@ -105,3 +105,29 @@ def test_post_id_depends_on_channel_and_content_only() -> None:
     assert post_id("DevFM", "текст") == post_id("DevFM", "текст  ")
     assert post_id("DevFM", "текст") != post_id("Other", "текст")
     assert post_id("DevFM", "текст") != post_id("DevFM", "другой текст")
+
+
+@pytest.mark.parametrize(
+    ("line", "noise"),
+    [
+        pytest.param("🔥32👍1", True, id="ru-counters-glued"),
+        pytest.param("❤️ 12  😁 3 👏 1", True, id="counters-spaced-with-variation-selector"),
+        pytest.param("👍 1,2K 🔥 305", True, id="counters-in-thousands"),
+        pytest.param("👍🏻 7", True, id="skin-tone"),
+        pytest.param("🔥 3 причины выбрать Kafka", False, id="ru-heading-with-emoji-and-number"),
+        pytest.param("👉 5 tips for Spark joins", False, id="en-heading-with-emoji-and-number"),
+        pytest.param("2️⃣", False, id="keycap-digit-alone"),
+        pytest.param("2️⃣ SLA по доступности данных", False, id="keycap-list-item"),
+        pytest.param("12", False, id="a-number-alone"),
+        pytest.param("View in Telegram", True, id="en-preview-chrome"),
+    ],
+)
+def test_reaction_counters_are_noise_and_headings_are_not(line: str, noise: bool) -> None:
+    assert is_noise(line) is noise
+
+
+def test_a_pasted_post_loses_its_reaction_line_and_keeps_its_facts() -> None:
+    ru = ["Kafka хранит сообщения 7 дней по умолчанию.", "🔥32👍1"]
+    en = ["Spark shuffles data between stages.", "❤️ 12 😁 3"]
+    assert merge_copies(ru) == ru[:1]
+    assert merge_copies(en) == en[:1]
