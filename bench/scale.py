@@ -235,6 +235,7 @@ def rebuild(count: int, folder: Path) -> bool:
             )
             measure(args, work)  # the cold build fills the cache
             run = measure(args, work)
+            plus = None
             if flags:
                 # Not a target, and no memo: what a rebuild that has one new post costs.
                 grown = folder / f"rebuild-{count}-plus-one.txt"
@@ -243,11 +244,8 @@ def rebuild(count: int, folder: Path) -> bool:
                     + "Forwarded from Новый канал\nParquet хранит данные по столбцам.\n",
                     encoding="utf-8",
                 )
-                plus = measure([*args[:4], str(grown), *args[5:]], work)
-                print(
-                    f"  one post added (built in full, from the cache): {plus['wall']:.2f} s, "
-                    f"{_requests(str(plus['out']))} requests sent"
-                )
+                elsewhere = ["--out", str(folder / "out-plus-one")]
+                plus = measure([*args[:4], str(grown), *args[5:], *elsewhere], work)
         finally:
             assert server.stdin is not None
             server.stdin.close()
@@ -259,6 +257,11 @@ def rebuild(count: int, folder: Path) -> bool:
             f"peak {run['peak_mb']:.0f} MB, {sent} requests sent — "
             + str(run["out"]).strip().splitlines()[0]
         )
+        if plus is not None:
+            print(
+                f"  one post added (built in full, from the cache): {plus['wall']:.2f} s, "
+                f"{_requests(str(plus['out']))} requests sent"
+            )
         ok = ok and sent == 0
     raw = raw_genanki(package, folder)
     ratio_embed = walls["embed"] / walls["plain"]
