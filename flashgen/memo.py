@@ -122,4 +122,6 @@ def replayed(result: BuildResult) -> BuildResult:
         verification = verification.model_copy(update=_reused(verification))
     generation = asked.model_copy(update={**_reused(asked), "verification": verification})
     notice = "nothing changed since the last build of this folder: its files are as they were"
-    return result.model_copy(update={"generation": generation, "notices": [notice]})
+    # Its notes still hold for the files it wrote (the offline notice among them).
+    notices = [*result.notices, notice]
+    return result.model_copy(update={"generation": generation, "notices": notices})
