@@ -108,3 +108,28 @@ def test_abbreviations_do_not_split_sentences() -> None:
 def test_post_hashtags_become_card_tags() -> None:
     cards = generate_offline(_post("Кластер держит 40 тысяч узлов без деградации.\n#systemdesign"))
     assert cards and all(c.tags == ("systemdesign",) for c in cards)
+
+
+@pytest.mark.parametrize(
+    ("text", "fact"),
+    [
+        pytest.param(
+            "Три правила ретеншна в Kafka:\n1️⃣ Kafka хранит сообщения 7 дней по умолчанию.\n"
+            "2️⃣ Сегмент лога закрывается через 168 часов.",
+            {"7", "168"},
+            id="ru-keycap-list",
+        ),
+        pytest.param(
+            "Spark tips:\n1️⃣ Spark keeps 3 replicas of each cached block.\n"
+            "2️⃣ A shuffle writes 200 partitions by default.",
+            {"3", "200"},
+            id="en-keycap-list",
+        ),
+    ],
+)
+def test_keycap_bullets_are_never_deletions(text: str, fact: set[str]) -> None:
+    cards = generate_offline(_post(text))
+    answers = {answer for card in cards for _, answer in cloze_deletions(card.question)}
+    assert not answers & {"1", "2", "3️⃣"} - fact  # no bullet number is asked
+    assert fact & answers  # the facts of the items still are
+    assert all("{{c1::1}}" not in card.question for card in cards)
