@@ -14,7 +14,9 @@ ignored and written over, never an error.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib.metadata
 import json
 import os
 from collections.abc import Iterable
@@ -26,7 +28,7 @@ from pydantic import ValidationError
 from flashgen.errors import ExportError
 from flashgen.files import atomic_file
 from flashgen.models import BuildResult, Generation, Verification
-from flashgen.sources.files import expand_inputs
+from flashgen.settings import OFFLINE_NOTICE
 
 MEMO_NAME = ".flashgen-build.json"
 _PACKAGE = Path(__file__).resolve().parent
@@ -35,7 +37,9 @@ _CHUNK = 1 << 20
 
 def _digest_files(paths: Iterable[Path], digest: Any) -> None:
     for path in paths:
-        digest.update(f"\0{path}\0".encode())
+        # Resolved: a Markdown note's channel is its folder's name, so a moved folder is
+        # another input.
+        digest.update(f"\0{path.resolve()}\0".encode())
         with path.open("rb") as data:
             while chunk := data.read(_CHUNK):
                 digest.update(chunk)
@@ -58,10 +62,27 @@ def fingerprint(
 ) -> str:
     """A digest of everything a build's output depends on but the state files: the input
     files' bytes (as `read_posts` finds them), the settings given, the prompts and code."""
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
-    _digest_files(expand_inputs(inputs), digest)
+    from flashgen.sources import input_files  # the sources import the models this needs
+
+    versions = {name: _version(name) for name in _LIBRARIES}
+    given = json.dumps({**settings, "libraries": versions}, sort_keys=True, default=str)
+    digest = hashlib.sha256(given.encode())
+    # Only the files a build reads, and only regular ones: an export's media folders are
+    # never hashed, and a named pipe never waited on.
+    _digest_files((p for p in input_files(inputs) if p.is_file()), digest)
     _digest_files(_code_files(prompts), digest)
     return digest.hexdigest()
+
+
+# Libraries whose output is part of the package or the cards.
+_LIBRARIES = ("genanki", "pydantic", "jinja2", "openai")
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def _state(paths: Iterable[Path]) -> list[list[Any]]:
@@ -92,19 +113,47 @@ def recall(out: Path, key: str, state: Iterable[Path]) -> BuildResult | None:
         return None  # no memo, or one this version cannot read: build in full
 
 
-def remember(out: Path, key: str, result: BuildResult, state: Iterable[Path]) -> None:
+def remember(
+    out: Path, key: str, result: BuildResult, state: Iterable[Path], *, cached: bool
+) -> None:
     """Keep this build's result for the next one, with the state of the files it wrote and
     read (`state`); a build that left posts unanswered is not kept."""
     path = out / MEMO_NAME
-    verification = result.generation.verification
-    if result.generation.failures or (verification is not None and verification.failures):
-        path.unlink(missing_ok=True)
+    if not _settled(result, cached):
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
         return
     files = [*state, *map(Path, result.packages)]
     files += [Path(p) for p in (result.report, result.stale_report) if p]
     memo = {"key": key, "files": _state(files), "result": result.model_dump(mode="json")}
-    with atomic_file(path, ExportError, "build memo") as handle:
-        handle.write(json.dumps(memo, ensure_ascii=False).encode("utf-8"))
+    try:
+        with atomic_file(path, ExportError, "build memo") as handle:
+            handle.write(json.dumps(memo, ensure_ascii=False).encode("utf-8"))
+    except ExportError as exc:
+        # The build itself is written; only the next one's shortcut is lost.
+        result.notices.append(f"{exc}; the next build runs in full")
+
+
+# Notices of a build that did all it meant to; any other (a server that stopped
+# embedding, a topic merge that failed, a cache that could not be written, a ledger
+# re-seeded) means the next build should try again, or say it again.
+_SETTLED_NOTICES = (
+    OFFLINE_NOTICE,
+    "topic labels merged by the model into",
+    "long posts sent in sections",
+    "offline cards (max_offline_cards",
+)
+
+
+def _settled(result: BuildResult, cached: bool) -> bool:
+    """Whether a build may stand for the next: nothing failed, nothing fell back, and an
+    LLM build's answers are in a cache (without one, the next build asks again)."""
+    verification = result.generation.verification
+    if result.generation.failures or (verification is not None and verification.failures):
+        return False
+    if result.generation.generator == "llm" and not cached:
+        return False
+    return all(any(part in notice for part in _SETTLED_NOTICES) for notice in result.notices)
 
 
 def _reused(asked: Generation | Verification) -> dict[str, Any]:

@@ -346,7 +346,7 @@ def build(
         )
         if key is not None:
             # Under the lock, so the files it describes are this build's.
-            memo.remember(out, key, built, state)
+            memo.remember(out, key, built, state, cached=cache is not None)
     return built
 
 
@@ -365,6 +365,9 @@ def _memo_key(
     itself then says what is wrong with it)."""
     settings = {
         "generator": generator.model_dump(mode="json") if generator else None,
+        # The key itself is never dumped, but whether there is one decides the generator.
+        "llm": bool(generator and generator.uses_llm()),
+        "verifies": bool(generator and generator.verifies()),
         "read": (read or ReadOptions()).model_dump(mode="json"),
         "checks": (checks or CheckConfig()).model_dump(mode="json"),
         "topics": [t.model_dump(mode="json") for t in topics],

@@ -180,3 +180,63 @@ def test_any_change_makes_the_rebuild_run_in_full(
         assert again.splitlines()[0] != first.splitlines()[0]
     # Built in full, it is remembered again: a third run is the memo's.
     assert NOTHING_CHANGED in _run(*args)[2]
+
+
+def test_the_memo_key_knows_whether_a_key_makes_the_build_ask_a_model(tmp_path: Path) -> None:
+    """The API key is never written down, but a key set (or unset) changes the generator."""
+    from pydantic import SecretStr
+
+    from flashgen.pipeline import _memo_key
+    from flashgen.settings import GeneratorConfig
+
+    posts = tmp_path / "posts.txt"
+    posts.write_text(POSTS, encoding="utf-8")
+    offline = GeneratorConfig()
+    keyed = offline.model_copy(update={"api_key": SecretStr("sk-test")})
+    keys = [
+        _memo_key([posts], g, None, None, (), "Flashgen", 0, 12, False) for g in (offline, keyed)
+    ]
+    assert None not in keys and keys[0] != keys[1]
+    assert "sk-test" not in json.dumps(keyed.model_dump(mode="json"))
+
+
+def test_a_memo_that_cannot_be_written_is_a_notice_not_a_failure(
+    tmp_path: Path, posts_file: Path
+) -> None:
+    out_dir = tmp_path / "decks"
+    (out_dir / ".flashgen-build.json").mkdir(parents=True)  # in the way of the memo
+    code, _, err = _run("build", str(posts_file), "--out", str(out_dir), "--timestamp", "0")
+    assert code == 0 and "the next build runs in full" in err
+    assert (out_dir / "flashgen.apkg").exists()
+    assert not [p for p in out_dir.iterdir() if p.name.endswith(".part")]
+
+
+def test_the_memo_reads_only_the_files_the_build_reads(tmp_path: Path) -> None:
+    """A named pipe or a media file in an input folder is never opened by the digest."""
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    (folder / "posts.txt").write_text(POSTS, encoding="utf-8")
+    os.mkfifo(folder / "pipe")  # reading it would wait for ever
+    out_dir = tmp_path / "decks"
+    args = ("build", str(folder), "--out", str(out_dir), "--timestamp", "0")
+    assert _run(*args)[0] == 0
+    assert NOTHING_CHANGED in _run(*args)[2]
+
+
+def test_only_a_build_that_did_all_it_meant_to_is_remembered() -> None:
+    from flashgen.memo import _settled
+    from flashgen.models import BuildResult, Generation
+    from flashgen.settings import OFFLINE_NOTICE
+
+    def result(notices: list[str], generator: str = "offline", **failed: str) -> BuildResult:
+        generation = Generation(generator=generator, failures=failed)  # type: ignore[arg-type]
+        return BuildResult(
+            posts=1, notes=1, cards=1, decks=[], path="x", generation=generation, notices=notices
+        )
+
+    assert _settled(result([OFFLINE_NOTICE]), cached=False)
+    assert _settled(result([], "llm"), cached=True)
+    assert not _settled(result([], "llm"), cached=False)  # --no-cache: the next build asks again
+    assert not _settled(result([], "llm", p1="HTTP 500"), cached=True)
+    fell_back = "the server stopped embedding; near-duplicates found by shingles instead"
+    assert not _settled(result([fell_back], "llm"), cached=True)

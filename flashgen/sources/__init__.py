@@ -93,6 +93,11 @@ def _names(names: Iterable[str]) -> str:
     return ", ".join(shown) or "none"
 
 
+def input_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The files a build of these inputs reads, in the order it reads them."""
+    return [path for _, _, path in _files(paths)]
+
+
 def iter_posts(paths: Iterable[str | Path], options: ReadOptions | None = None) -> Iterator[Post]:
     """Every post in the inputs, in input order; the same post arriving twice comes once.
 
