@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from flashgen.check.embed import NO_EMBEDDINGS
 from flashgen.errors import ExportError
 from flashgen.files import atomic_file
 from flashgen.models import BuildResult, Generation, Verification
@@ -139,6 +140,7 @@ def remember(
 # re-seeded) means the next build should try again, or say it again.
 _SETTLED_NOTICES = (
     OFFLINE_NOTICE,
+    NO_EMBEDDINGS,
     "topic labels merged by the model into",
     "long posts sent in sections",
     "offline cards (max_offline_cards",

@@ -240,3 +240,8 @@ def test_only_a_build_that_did_all_it_meant_to_is_remembered() -> None:
     assert not _settled(result([], "llm", p1="HTTP 500"), cached=True)
     fell_back = "the server stopped embedding; near-duplicates found by shingles instead"
     assert not _settled(result([fell_back], "llm"), cached=True)
+    # A server that answered it does not embed is a settled fact; a refused connection not.
+    settled = "localhost offers no embeddings (HTTP 404); near-duplicates found by shingles"
+    assert _settled(result([settled], "llm"), cached=True)
+    failed = "localhost gave no embeddings this time (connection refused); near-duplicates …"
+    assert not _settled(result([failed], "llm"), cached=True)

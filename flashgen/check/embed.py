@@ -25,6 +25,10 @@ PREFETCH_BATCH = 64
 _PROBE = "flashgen"
 
 
+# What a build says of a server that answered that it does not embed: a settled fact.
+NO_EMBEDDINGS = "offers no embeddings"
+
+
 def make_embedder(
     client: ModelClient | None,
     model: str,
@@ -50,12 +54,18 @@ def make_embedder(
         try:
             size = len(client.embed(model, [_PROBE])[0])
         except LLMError as exc:
-            notice = f"{where} offers no embeddings ({exc}); near-duplicates found by shingles"
-            # An answer the server gave is kept; a connection that failed may work next time.
+            # An answer the server gave is kept; a connection that failed may work next
+            # time, and says so (a build that met it is not one to replay: flashgen.memo).
             if not isinstance(exc, RequestFailed) or exc.reason.startswith("HTTP "):
+                notice = f"{where} {NO_EMBEDDINGS} ({exc}); near-duplicates found by shingles"
                 with _stored(cache) as stored:
                     if stored is not None:
                         stored.remember(probe, f"no {notice}")
+            else:
+                notice = (
+                    f"{where} gave no embeddings this time ({exc}); "
+                    "near-duplicates found by shingles"
+                )
             return None, notice
         with _stored(cache) as stored:
             if stored is not None:
