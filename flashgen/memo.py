@@ -51,8 +51,8 @@ def _code_files(prompts: Path | None) -> list[Path]:
     found = sorted(_PACKAGE.rglob("*.py"))
     from flashgen.generate.prompts import DEFAULT_PROMPTS
 
-    for folder in {DEFAULT_PROMPTS, prompts} - {None}:
-        assert folder is not None
+    # In a fixed order (a set's would change from run to run), each folder once.
+    for folder in dict.fromkeys(p for p in (DEFAULT_PROMPTS, prompts) if p is not None):
         if folder.is_dir():
             found += sorted(p for p in folder.rglob("*") if p.is_file())
     return found
@@ -118,7 +118,8 @@ def remember(
     out: Path, key: str, result: BuildResult, state: Iterable[Path], *, cached: bool
 ) -> None:
     """Keep this build's result for the next one, with the state of the files it wrote and
-    read (`state`); a build that left posts unanswered is not kept."""
+    read (`state`); a build that is not settled (`_settled`) is not kept, and an earlier
+    memo is removed."""
     path = out / MEMO_NAME
     if not _settled(result, cached):
         with contextlib.suppress(OSError):

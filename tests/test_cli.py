@@ -245,3 +245,29 @@ def test_only_a_build_that_did_all_it_meant_to_is_remembered() -> None:
     assert _settled(result([settled], "llm"), cached=True)
     failed = "localhost gave no embeddings this time (connection refused); near-duplicates …"
     assert not _settled(result([failed], "llm"), cached=True)
+
+
+def test_the_memo_key_is_the_same_in_every_process(tmp_path: Path, posts_file: Path) -> None:
+    """With the user's prompts folder beside the shipped one, the key does not depend on
+    the process's hash seed (string hashes, and so set order, change from run to run)."""
+    import subprocess
+    import sys
+
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "system.j2").write_text("Пиши карточки.", encoding="utf-8")
+    code = (
+        "import sys; from pathlib import Path; from flashgen.memo import fingerprint; "
+        "print(fingerprint([sys.argv[1]], {}, Path(sys.argv[2])))"
+    )
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", code, str(posts_file), str(prompts)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in map(str, range(1, 11))
+    }
+    assert len(keys) == 1
