@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from difflib import SequenceMatcher
 
 from flashgen.models import Post, RawPost
-from flashgen.text import line_key, readable, safe_link
+from flashgen.text import REACTIONS_RE, line_key, readable, safe_link
 
 # Telegram's web-preview chrome; never part of what the author wrote.
 NOISE_LINES = frozenset({"please open telegram to view this post", "view in telegram"})
@@ -29,20 +29,10 @@ _MIN_VARIANT = 16
 _CODE_CHARS = frozenset("=(){}[];:<>")
 
 
-# A line of reaction counters, copied from under a post with its text («🔥32👍1», "❤️ 12
-# 😁 3", «👍 1,2K»): pictographs each with its count, nothing else. A keycap digit («2️⃣»)
-# starts with its digit, so a list's number on a line of its own is not one.
-_REACTIONS_RE = re.compile(
-    r"(?:[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]"
-    r"[\uFE0F\u200D\U0001F3FB-\U0001F3FF\u2600-\u27BF\U0001F000-\U0001FAFF]*"
-    r"\s*\d+(?:[.,]\d+)?[KkКк]?\s*)+"
-)
-
-
 def is_noise(line: str) -> bool:
     """Telegram's chrome, not the author's words: web-preview lines, reaction counters."""
     key = line_key(line)
-    return key.casefold() in NOISE_LINES or _REACTIONS_RE.fullmatch(key) is not None
+    return key.casefold() in NOISE_LINES or REACTIONS_RE.fullmatch(key) is not None
 
 
 def _distinctive(key: str) -> bool:

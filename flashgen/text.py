@@ -61,6 +61,19 @@ def line_key(line: str) -> str:
 
 _HASHTAG_RE = re.compile(r"(?<![\w#])#([\w]+)")
 
+# A pictograph (emoji) with what may follow it: a variation selector, a joiner and the
+# next pictograph, a skin tone.
+_PICTOGRAPH = (
+    r"[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]"
+    r"[\uFE0F\u200D\U0001F3FB-\U0001F3FF\u2600-\u27BF\U0001F000-\U0001FAFF]*"
+)
+# A line of reaction counters, copied from under a post with its text («🔥32👍1», "❤️ 12
+# 😁 3", «👍 1,2K»): pictographs each with its count, nothing else.
+REACTIONS_RE = re.compile(rf"(?:{_PICTOGRAPH}\s*\d+(?:[.,]\d+)?[KkКк]?\s*)+")
+# A keycap digit («2️⃣»: the digit, an optional variation selector, the enclosing keycap):
+# a list's bullet. It starts with its digit, so REACTIONS_RE never takes it for a count.
+KEYCAP_RE = re.compile("[0-9#*]\ufe0f?\u20e3")
+
 
 def hashtags(text: str) -> tuple[str, ...]:
     """A text's hashtags, without '#', once each, in order."""

@@ -56,16 +56,13 @@ def make_embedder(
         except LLMError as exc:
             # An answer the server gave is kept; a connection that failed may work next
             # time, and says so (a build that met it is not one to replay: flashgen.memo).
-            if not isinstance(exc, RequestFailed) or exc.reason.startswith("HTTP "):
-                notice = f"{where} {NO_EMBEDDINGS} ({exc}); near-duplicates found by shingles"
+            answered = not isinstance(exc, RequestFailed) or exc.reason.startswith("HTTP ")
+            said = NO_EMBEDDINGS if answered else "gave no embeddings this time"
+            notice = f"{where} {said} ({exc}); near-duplicates found by shingles"
+            if answered:
                 with _stored(cache) as stored:
                     if stored is not None:
                         stored.remember(probe, f"no {notice}")
-            else:
-                notice = (
-                    f"{where} gave no embeddings this time ({exc}); "
-                    "near-duplicates found by shingles"
-                )
             return None, notice
         with _stored(cache) as stored:
             if stored is not None:

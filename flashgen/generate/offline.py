@@ -15,6 +15,7 @@ from flashgen.clean import URL_RE
 from flashgen.models import CLOZE_RE, Card, Post, cloze_deletions
 from flashgen.text import (
     CYRILLIC_RE,
+    KEYCAP_RE,
     LATIN_TERM_RE,
     LATIN_TOKEN,
     NUMBER_SPAN_RE,
@@ -83,16 +84,11 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-# A keycap digit («2️⃣»: the digit, an optional variation selector, the enclosing keycap)
-# numbers a list's items; it is a bullet, never a fact to recall.
-_KEYCAP_RE = re.compile("[0-9#*]\ufe0f?\u20e3")
-
-
 def _masked(sentence: str) -> str:
     """The sentence with URLs, handles, hashtags and keycap bullets blanked, so no fact is
     found inside them."""
     masked = URL_RE.sub(lambda m: " " * len(m.group(0)), sentence)
-    masked = _KEYCAP_RE.sub(lambda m: " " * len(m.group(0)), masked)
+    masked = KEYCAP_RE.sub(lambda m: " " * len(m.group(0)), masked)
     return re.sub(r"[@#]\w+", lambda m: " " * len(m.group(0)), masked)
 
 
