@@ -211,12 +211,31 @@ def _drop_repeats(lines: list[str]) -> list[str]:
 
 
 def merge_copies(lines: Iterable[str]) -> list[str]:
-    """The distinct lines of a post pasted with several copies of its body."""
-    content = [line.strip() for line in lines if line.strip() and not is_noise(line)]
+    """The distinct lines of a post pasted with several copies of its body, with a blank
+    line before each that opened a paragraph in a copy."""
+    content: list[str] = []
+    # Blank lines would break the alignment of copies, so they are set aside and put back:
+    # a paragraph break is where some copy had one before the same line.
+    opens_paragraph: set[str] = set()
+    blank = False
+    for line in lines:
+        line = line.strip()
+        if not line:
+            blank = True
+        elif not is_noise(line):
+            if blank and content:
+                opens_paragraph.add(line_key(line))
+            blank = False
+            content.append(line)
     merged: list[str] = []
     for copy in _segments(content):
         merged = _merge(merged, copy) if merged else list(copy)
-    return _drop_repeats(merged)
+    out: list[str] = []
+    for line in _drop_repeats(merged):
+        if out and line_key(line) in opens_paragraph:
+            out.append("")
+        out.append(line)
+    return out
 
 
 def _tidy(lines: Iterable[str]) -> list[str]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from flashgen import read_posts
 from flashgen.clean import find_links, is_noise, is_variant, merge_copies, post_id
 
 A = "Первое предложение о том, как устроен планировщик задач."
@@ -131,3 +134,40 @@ def test_a_pasted_post_loses_its_reaction_line_and_keeps_its_facts() -> None:
     en = ["Spark shuffles data between stages.", "❤️ 12 😁 3"]
     assert merge_copies(ru) == ru[:1]
     assert merge_copies(en) == en[:1]
+
+
+@pytest.mark.parametrize(
+    ("title", "first", "second"),
+    [
+        pytest.param(
+            "Kafka за 5 минут",
+            "Топик в Kafka — это логическое имя потока сообщений.",
+            "По умолчанию Kafka хранит данные 7 дней.",
+            id="ru",
+        ),
+        pytest.param(
+            "Spark in five minutes",
+            "A stage ends where data is shuffled between executors.",
+            "By default Spark SQL uses 200 shuffle partitions.",
+            id="en",
+        ),
+    ],
+)
+def test_a_pasted_post_keeps_its_paragraph_breaks(title: str, first: str, second: str) -> None:
+    lines = [title, "", first, "", "", second]
+    assert merge_copies(lines) == [title, "", first, "", second]
+    # Pasted twice (a preview, then the whole post): one copy, the breaks where they were.
+    assert merge_copies([title, first, *lines]) == [title, "", first, "", second]
+    # A blank line with only noise after it, or at the end, opens no paragraph.
+    assert merge_copies([first, "", "🔥32👍1", ""]) == [first]
+
+
+def test_paragraph_breaks_do_not_change_a_pasted_post_id(tmp_path: Path) -> None:
+    flat = tmp_path / "flat.txt"
+    spaced = tmp_path / "spaced.txt"
+    flat.write_text(f"Forwarded from Канал\n{A}\n{B}\n", encoding="utf-8")
+    spaced.write_text(f"Forwarded from Канал\n{A}\n\n{B}\n", encoding="utf-8")
+    (one,), (two,) = read_posts([flat]), read_posts([spaced])
+    assert two.text == f"{A}\n\n{B}" and one.text == f"{A}\n{B}"
+    # A user's ledger and Anki notes are keyed by the id: a new reading must keep it.
+    assert one.id == two.id
