@@ -2,12 +2,14 @@
 
 A card covers a fact when one of its answers (or cloze deletions) matches an accepted
 answer and its text mentions one of the fact's anchor words (card-quality.md, "Measuring
-it offline"). A list fact is covered by one card whose answers match every item.
+it offline"). A list fact is covered by one card whose answers match every item
+(`list_items`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -95,13 +97,45 @@ def _mentions_anchor(card: Card, fact: GoldFact) -> bool:
     return any(mentions(text, anchor) for anchor in fact.anchors)
 
 
+_ITEM_BREAK_RE = re.compile(r",\s*|\s+(?:и|или|and|or)\s+|\s*;\s*")
+
+
+def list_items(fact: GoldFact) -> list[list[str]]:
+    """A list fact's items, each with its accepted spellings.
+
+    Nested answers (`[["A", "а"], ["B"]]`) are that already. Flat answers are read as
+    accepted answers: when one enumerates («A, B и C»), its parts are the items and
+    each other answer is a spelling of the item it matches; when none does, each answer
+    is an item. (A flat list of alternatives read as items would ask one card to delete
+    «A, B и C» and «A» at once, which no card can.)
+    """
+    if any(isinstance(answer, list) for answer in fact.answers):
+        return [item if isinstance(item, list) else [item] for item in fact.answers]
+    flat = [answer for answer in fact.answers if isinstance(answer, str)]
+    widest = max(flat, key=lambda answer: len(_ITEM_BREAK_RE.split(answer)))
+    parts = [part.strip() for part in _ITEM_BREAK_RE.split(widest) if part.strip()]
+    if len(parts) < 2:
+        return [[answer] for answer in flat]
+    items = [[part] for part in parts]
+    for answer in flat:
+        if answer == widest:
+            continue
+        for item in items:
+            if answer_matches(answer, item[0], any_length=True) or answer_matches(
+                item[0], answer, any_length=True
+            ):
+                item.append(answer)
+                break
+    return items
+
+
 def covers(card: Card, fact: GoldFact) -> bool:
     """Whether a card tests a gold fact."""
     if not _mentions_anchor(card, fact):
         return False
     answers = card.answers
     if fact.kind == "list":
-        items = [item if isinstance(item, list) else [item] for item in fact.answers]
+        items = list_items(fact)
         return all(
             any(answer_matches(a, v, any_length=True) for a in answers for v in item)
             for item in items

@@ -32,7 +32,7 @@ from flashgen.errors import ExportError
 from flashgen.files import atomic_file
 from flashgen.ledger import Entry, Issue
 from flashgen.models import CLOZE_RE, Card, Post, card_identity, cloze_deletions
-from flashgen.text import normalize, readable, safe_link
+from flashgen.text import normalize, readable, safe_link, split_sentences, without_pictographs
 
 # Fixed for good: Anki matches note types by id, and changing fields under one id makes
 # every earlier import conflict.
@@ -173,13 +173,39 @@ def note_tags(card: Card, post: Post | None) -> list[str]:
     return sorted({tag for tag in tags if tag})
 
 
+_LIST_MARKER_RE = re.compile(r"^\s*(?:\d{1,2}[.)]|\(\d{1,2}\)|[•·▪▫◦‣∙*+\-–—➖➤►→✓✔])\s*")
+
+
+def shown_quote(card: Card) -> str:
+    """The Quote a note shows: for a cloze, what its quote says beyond the cloze's own
+    text — the sentences beside it, with «…» where the cloze's sentence stood — since the
+    back already prints the sentence in full; for a basic card, its quote."""
+    if card.kind != "cloze":
+        return card.source_quote
+    shown = normalize(CLOZE_RE.sub(lambda m: m.group(2), card.question))
+    parts: list[str | None] = []
+    for line in card.source_quote.split("\n"):
+        for sentence in split_sentences(line):
+            # A list item is told whatever its bullet: the front numbers its items anew.
+            told = normalize(_LIST_MARKER_RE.sub("", without_pictographs(sentence))) in shown
+            if not told:
+                parts.append(sentence)
+            elif parts and parts[-1] is not None:
+                parts.append(None)  # the place of what the front shows
+    while parts and parts[-1] is None:
+        parts.pop()
+    if not any(parts):
+        return ""
+    return " ".join("…" if part is None else part for part in parts)
+
+
 def _note_parts(card: Card, post: Post | None) -> tuple[genanki.Model, list[str], list[str]]:
     """What a card's note shows: its note type, fields and tags."""
     if card.kind == "cloze":
         model, first, second = CLOZE_MODEL, cloze_html(card.question), field_html(card.answer)
     else:
         model, first, second = BASIC_MODEL, field_html(card.question), field_html(card.answer)
-    fields = [first, second, source_html(post), field_html(card.source_quote)]
+    fields = [first, second, source_html(post), field_html(shown_quote(card))]
     return model, fields, note_tags(card, post)
 
 

@@ -479,7 +479,7 @@ def _generate(
             made = generate_offline(post, limit)
             if len(made) >= limit:
                 notices.append(
-                    f"post {post.id}: kept its first {limit} offline cards "
+                    f"post {post.id}: kept its best {limit} offline cards "
                     "(max_offline_cards in flashgen.toml)"
                 )
             cards += made

@@ -73,6 +73,42 @@ REACTIONS_RE = re.compile(rf"(?:{_PICTOGRAPH}\s*\d+(?:[.,]\d+)?[KkКк]?\s*)+")
 # A keycap digit («2️⃣»: the digit, an optional variation selector, the enclosing keycap):
 # a list's bullet. It starts with its digit, so REACTIONS_RE never takes it for a count.
 KEYCAP_RE = re.compile("[0-9#*]\ufe0f?\u20e3")
+PICTOGRAPH_RE = re.compile(_PICTOGRAPH)
+
+
+def without_pictographs(text: str) -> str:
+    """The text without emoji and keycap digits, its spaces collapsed: a heading or a list
+    item as a card shows it."""
+    return spaced(PICTOGRAPH_RE.sub(" ", KEYCAP_RE.sub(" ", text)))
+
+
+# A sentence ends at a stop before a capital, a digit or a quote; or before a lower-case
+# word when the stop closes a word of three letters or more («…тот самый Hadoop. либо…»,
+# as posts written in a hurry have it), abbreviations aside.
+SENTENCE_END_RE = re.compile(
+    r"(?<=[.!?…])\s+(?=[«\"(A-ZА-ЯЁ0-9])|(?<=[a-zа-яё]{3}[.!?])\s+(?=[a-zа-яё])"
+)
+_ABBREVIATIONS = (
+    "et al.", "т.е.", "т.д.", "т.п.", "т. е.", "т. д.", "e.g.", "i.e.", "vs.", "др.", "etc.",
+    "см.", "стр.", "рис.", "табл.", "напр.", "англ.",
+)  # fmt: skip
+# Each abbreviation as a whole word: «систем.» ends a sentence that «см.» does not. One
+# pattern for all, so a line is scanned once.
+_ABBREVIATION_RE = re.compile(r"(?<![\w.])(?:" + "|".join(map(re.escape, _ABBREVIATIONS)) + ")")
+_GUARDED = {abbreviation: f"\x00{i}\x00" for i, abbreviation in enumerate(_ABBREVIATIONS)}
+
+
+def split_sentences(line: str) -> list[str]:
+    """Sentences of one line; abbreviations such as `et al.` do not end a sentence."""
+    guarded = _ABBREVIATION_RE.sub(lambda m: _GUARDED[m.group(0)], line)
+    out = []
+    for part in SENTENCE_END_RE.split(guarded):
+        if "\x00" in part:
+            for abbreviation, mark in _GUARDED.items():
+                part = part.replace(mark, abbreviation)
+        if part.strip():
+            out.append(part.strip())
+    return out
 
 
 def hashtags(text: str) -> tuple[str, ...]:

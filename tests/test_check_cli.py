@@ -80,7 +80,7 @@ def test_eval_reports_recall_and_figures(seed_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert len(report["posts"]) == 11
-    assert report["core_recall"] >= 0.8 and report["groundedness"] == 1.0
+    assert report["core_recall"] >= 0.75 and report["groundedness"] == 1.0  # as test_quality
     text = CliRunner().invoke(main, ["eval", "--gold", str(gold), str(seed_path)]).stdout
     assert "key-fact recall:" in text and "answer words: median" in text
 

@@ -331,7 +331,7 @@ def test_the_offline_generator_keeps_a_bounded_number_of_cards_per_post(tmp_path
     source.write_text("Forwarded from Логи\n" + " ".join(lines) + "\n", encoding="utf-8")
     result = _cli("build", source)
     assert result.exit_code == 0, result.output
-    assert "kept its first 40 offline cards" in result.stderr
+    assert "kept its best 40 offline cards" in result.stderr
     notes = int(result.stdout.split("→ ")[1].split(" notes")[0])
     assert 0 < notes <= 40  # the checks may reject some of the forty
 

@@ -155,7 +155,7 @@ def test_the_seed_through_a_server_gives_unique_guids_and_keeps_the_supported_tw
 def _job_ads(month: str, companies: list[tuple[str, str, str]]) -> list[str]:
     """Posts of one template, as a channel of job ads writes them every month."""
     return [
-        f"#вакансия {month}\n{role} в {company}\nЗарплата: {salary}\n"
+        f"#вакансия {month}\n{role} в {company}: зарплата {salary}\n"
         "Стек: Python, Airflow, ClickHouse\nОткликнуться: @jobs_bot"
         for role, company, salary in companies
     ]

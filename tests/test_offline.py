@@ -1,4 +1,9 @@
-"""The offline generator: deterministic cloze cards from facts, each grounded in its post."""
+"""The offline generator: one card per fact, each grounded in its post, in Russian and English.
+
+Every rule of issue 15 has a case in each language: what a sentence's one card asks, which
+sentences give none, lists and definitions, the subject prefix, the fields, and the noise
+of real posts (signatures, reactions, keycaps, calls to act, link previews, hashtags).
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,41 @@ from pathlib import Path
 import pytest
 
 from flashgen import read_posts
-from flashgen.check import normalize
+from flashgen.check import check_cards, normalize
+from flashgen.export import shown_quote
 from flashgen.generate import generate_offline
-from flashgen.generate.offline import list_cloze, sentence_cloze, split_sentences
+from flashgen.generate.offline import (
+    best_card,
+    card_budget,
+    colon_list_cloze,
+    not_a_fact,
+    ordered_list_cloze,
+)
 from flashgen.models import Post, cloze_deletions
+from flashgen.text import split_sentences
 
 
 def _post(text: str, channel: str = "ML Notes") -> Post:
     return Post(id="p1", channel=channel, text=text)
 
 
+def _answers(question: str) -> list[str]:
+    return [answer for _, answer in cloze_deletions(question)]
+
+
+def _all_answers(cards: list) -> set[str]:  # type: ignore[type-arg]
+    return {answer for card in cards for answer in card.answers}
+
+
+# --- the seed ---------------------------------------------------------------------------
+
+
 def test_seed_llama_post_deletes_the_nll_coefficient(seed_path: Path) -> None:
     post = next(p for p in read_posts([seed_path]) if p.channel == "Душный NLP")
     cards = [c for c in generate_offline(post) if "NLL" in c.question and "DPO" in c.question]
-    assert any([a for _, a in cloze_deletions(c.question)] == ["0,2"] for c in cards), cards
+    assert any(_answers(c.question) == ["0,2"] for c in cards), cards
+    # The issue's own example: the post's subject before a sentence that lacks it.
+    assert any(c.question.startswith("(LlaMA 3.1) ") for c in cards), cards
 
 
 def test_seed_ytsaurus_post_gives_one_ordered_cloze_over_its_layers(seed_path: Path) -> None:
@@ -39,6 +65,7 @@ def test_cards_are_deterministic_grounded_and_valid(seed_path: Path) -> None:
     assert first == [generate_offline(p) for p in posts]
     total = 0
     for post, cards in zip(posts, first, strict=True):
+        assert len(cards) <= card_budget(post.text)
         for card in cards:
             total += 1
             assert card.post_id == post.id and card.topic == post.channel
@@ -48,25 +75,113 @@ def test_cards_are_deterministic_grounded_and_valid(seed_path: Path) -> None:
     assert total >= 30
 
 
+# --- one card per fact ------------------------------------------------------------------
+
+
 @pytest.mark.parametrize(
     ("sentence", "answers"),
     [
-        ("Модель обучали на 15 триллионах токенов в течение 54 дней.", ["15", "54"]),
-        ("Точность выросла на 12% после дообучения модели.", ["12%"]),
-        ("Базовый размер батча составляет 4M токенов за один шаг.", ["4M"]),
-        ("Retention в Kafka по умолчанию составляет 168 часов.", ["168"]),
-        ("SFT проходит в шесть раундов для каждой модели.", ["шесть"]),
-        ("The base model has 6 layers and 8 attention heads.", ["6", "8"]),
+        # The number with what it measures, not a model's size or a version.
+        ("За один раунд SFT 405B-модель проходит 576 тысяч сэмплов.", ["576 тысяч"]),
+        ("LoRA for GPT-3 175B cut trainable parameters by 10 000 times.", ["10 000"]),
         ("В LLaMA 2 и ArchDays 2024 было 6 раундов SFT.", ["6"]),
-        ("Вместо PPO в новой версии используют DPO для алайнмента.", ["PPO", "DPO"]),
-        ("Главное отличие новой версии — это специализация.", ["специализация"]),
-        ("Dropout is a regularization technique that zeroes random activations.", ["Dropout"]),
+        ("The default segment size of the write-ahead log is 16 MB.", ["16 MB"]),
+        # Of two equal numbers, the one the sentence leads up to.
+        # The unit stays in view as the cue («{{c1::7}} дней»).
+        ("По умолчанию log.retention.hours = 168, то есть 7 дней.", ["7"]),
+        # A term the rest of the sentence points at, not its subject.
+        ("Чтобы схлопнуть дубли на лету, используют модификатор FINAL в запросе.", ["FINAL"]),
+        ("Если в LLaMA 2 использовался PPO, то в LlaMA 3 — DPO.", ["DPO"]),
+        (
+            "To read only committed records, consumers use the setting read_committed.",
+            ["read_committed"],
+        ),
     ],
 )
-def test_sentence_facts(sentence: str, answers: list[str]) -> None:
-    cloze = sentence_cloze(sentence, set())
-    assert cloze is not None
-    assert [a for _, a in cloze_deletions(cloze)] == answers
+def test_a_sentence_gives_one_card_with_its_best_deletion(
+    sentence: str, answers: list[str]
+) -> None:
+    card = best_card(sentence, set())
+    assert card is not None and card.kind == "cloze"
+    assert _answers(card.question) == answers
+
+
+@pytest.mark.parametrize(
+    ("text", "answers"),
+    [
+        pytest.param(
+            "Размерность модели d_model равна 512, а число голов внимания равно 8.",
+            [["512"], ["8"]],
+            id="ru",
+        ),
+        pytest.param(
+            "The checkpoint timeout defaults to 5 minutes, and max_wal_size defaults to 1 GB.",
+            [["5"], ["1 GB"]],
+            id="en",
+        ),
+    ],
+)
+def test_two_clauses_with_a_number_each_are_two_facts(text: str, answers: list) -> None:  # type: ignore[type-arg]
+    cards = generate_offline(_post(text))
+    assert sorted(card.answers for card in cards) == sorted(answers)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            "Кластер YTsaurus держит 40 тысяч узлов.\nКластер YTsaurus держит 40 тысяч узлов "
+            "без деградации.",
+            id="ru",
+        ),
+        pytest.param(
+            "A Kafka segment is 1 GB by default.\nBy default, a Kafka segment holds 1 GB.",
+            id="en",
+        ),
+    ],
+)
+def test_one_fact_is_asked_once(text: str) -> None:
+    cards = generate_offline(_post(text))
+    assert len(cards) == 1, cards
+
+
+# --- sentences a learner would not study ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "reason"),
+    [
+        ("На мок-интервью я узнал от кандидата 3 вещи.", "first person"),
+        ("I usually set the temperature to 0.2 for code.", "first person"),
+        ("14 декабря в 19:00 расскажу про Airflow в проде.", "announcement"),
+        ("Join us on Thursday at 6 pm for a webinar on Kafka.", "announcement"),
+        ("На днях коллега поймал баг с lost update в Read Committed.", "anecdote"),
+        ("Next week we will look at the planner in 3 parts.", "anecdote"),
+        ("Вот вы пришли на собес, а вас спрашивают про L1 и L2.", "hypothetical"),
+        ("Imagine you have 1% fraud in 10 million transactions.", "hypothetical"),
+        ("Всем привет! Сегодня разберём Kafka за 5 минут.", "call to act"),
+        ("Вчера коллега поймал 2 бага с lost update.", "anecdote"),
+        ("Сохраняйте пост и пересылайте коллегам, их тут 12.", "call to act"),
+        ("Don't forget to share it with 2 friends in the comments.", "call to act"),
+        ("Это даёт прирост в 2 раза на больших таблицах.", "pronoun subject"),
+        ("It gives a 2x speed-up on large tables.", "pronoun subject"),
+    ],
+)
+def test_sentences_not_worth_a_card(sentence: str, reason: str) -> None:
+    assert not_a_fact(sentence) == reason
+    assert best_card(sentence, set()) is None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Там, где нужна классификация, используем Literal.",
+        "There are three delivery semantics in Kafka.",
+        "Доклад Виталия Минко был про 5 архитектурных принципов.",
+    ],
+)
+def test_sentences_that_only_look_like_noise_still_count(sentence: str) -> None:
+    assert not_a_fact(sentence) is None
 
 
 @pytest.mark.parametrize(
@@ -77,37 +192,199 @@ def test_sentence_facts(sentence: str, answers: list[str]) -> None:
         "Просто длинное предложение без чисел и без терминов вообще.",
         "Коротко о 5.",
         'response = client.parse(model="gpt-4o-2024-08-06")',
+        "В итоге посмотреть код можно на Github.",
     ],
 )
 def test_sentences_without_a_fact_give_no_card(sentence: str) -> None:
-    assert sentence_cloze(sentence, set()) is None
+    card = best_card(sentence, set())
+    assert card is None or card.score < 1.5
 
 
-def test_list_cloze_deletes_heads_or_short_items() -> None:
-    cloze = list_cloze(
-        "Этапы пайплайна:",
-        ["1. Extract — читаем сырые данные;", "2. Transform — чистим;", "3. Load — пишем."],
-    )
-    assert cloze is not None
-    assert [a for _, a in cloze_deletions(cloze)] == ["Extract", "Transform", "Load"]
-    assert cloze.startswith("Этапы пайплайна:\n1. {{c1::Extract}} — читаем")
+def test_english_prose_with_brackets_is_not_code() -> None:
+    card = best_card("In torch.nn.Dropout the default rate is p = 0.5 (see the docs).", set())
+    assert card is not None and _answers(card.question) == ["0.5"]
 
 
-def test_list_with_long_items_gives_no_list_card() -> None:
-    long_item = "очень длинный пункт списка, в котором слишком много слов для одной карточки вообще"
-    assert list_cloze(None, [f"1. {long_item}", f"2. {long_item}"]) is None
+# --- definitions and lists ------------------------------------------------------------
 
 
-def test_abbreviations_do_not_split_sentences() -> None:
-    assert split_sentences("Отчёт Long et al. «Taking AI Welfare Seriously» вышел. Второе.") == [
-        "Отчёт Long et al. «Taking AI Welfare Seriously» вышел.",
-        "Второе.",
-    ]
+@pytest.mark.parametrize(
+    ("sentence", "question", "answer"),
+    [
+        (
+            "Партиция — это упорядоченный append-only лог, и порядок гарантируется в ней.",
+            "Что такое партиция?",
+            "упорядоченный append-only лог",
+        ),
+        (
+            "Training-serving skew is a difference between training and serving, caused by code.",
+            "What is Training-serving skew?",
+            "a difference between training and serving",
+        ),
+    ],
+)
+def test_a_definition_becomes_a_question(sentence: str, question: str, answer: str) -> None:
+    card = best_card(sentence, set())
+    assert card is not None and card.kind == "basic"
+    assert (card.question, card.answer) == (question, answer)
 
 
-def test_post_hashtags_become_card_tags() -> None:
-    cards = generate_offline(_post("Кластер держит 40 тысяч узлов без деградации.\n#systemdesign"))
-    assert cards and all(c.tags == ("systemdesign",) for c in cards)
+@pytest.mark.parametrize(
+    "sentence",
+    ["Ещё одно важное отличие — это специализация.", "The main idea is a simple one here."],
+)
+def test_a_vague_head_is_no_definition(sentence: str) -> None:
+    card = best_card(sentence, set())
+    assert card is None or card.kind != "basic"
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        pytest.param(
+            "В MLflow четыре основных компонента:\n1️⃣ Tracking — логирование метрик;\n"
+            "2️⃣ Projects — упаковка кода;\n3️⃣ Models — формат моделей;\n"
+            "4️⃣ Model Registry — версии моделей.",
+            ["Tracking", "Projects", "Models", "Model Registry"],
+            id="ru-keycaps",
+        ),
+        pytest.param(
+            "Executors in Airflow:\n👉 SequentialExecutor — one task at a time;\n"
+            "👉 LocalExecutor — processes on one machine;\n👉 CeleryExecutor — a worker pool.",
+            ["SequentialExecutor", "LocalExecutor", "CeleryExecutor"],
+            id="en-emoji-bullets",
+        ),
+        pytest.param(
+            "Этапы пайплайна:\n1.\nExtract — читаем сырые данные;\n2.\nTransform — чистим;\n"
+            "3.\nLoad — пишем.",
+            ["Extract", "Transform", "Load"],
+            id="ru-markers-on-their-own-lines",
+        ),
+        pytest.param(
+            "Stages of a query:\n• parser\n• rewriter\n• planner\n• executor",
+            ["parser", "rewriter", "planner", "executor"],
+            id="en-short-items",
+        ),
+    ],
+)
+def test_a_list_becomes_one_ordered_cloze_of_its_names(text: str, names: list[str]) -> None:
+    cards = generate_offline(_post(text))
+    lists = [c for c in cards if "\n1. " in c.question]
+    assert len(lists) == 1, cards
+    assert _answers(lists[0].question) == names
+    assert [n for n, _ in cloze_deletions(lists[0].question)] == list(range(1, len(names) + 1))
+    assert "️⃣" not in lists[0].question and "👉" not in lists[0].question
+    # Its intro's count is the list card's, not a second card.
+    assert not any(c.question.endswith(":") for c in cards)
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [
+            "Подготовьте 5–7 историй заранее и адаптируйте их под разные вопросы.",
+            "Держите 2 минуты.",
+        ],
+        ["Prepare five stories in advance and adapt them to every question.", "Keep it short."],
+    ],
+)
+def test_a_list_of_advice_is_no_list_card(items: list[str]) -> None:
+    assert ordered_list_cloze("Советы:", items) is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "names"),
+    [
+        ("Три главных table format'а: Apache Iceberg, Delta Lake и Apache Hudi.", [
+            "Apache Iceberg", "Delta Lake", "Apache Hudi"
+        ]),
+        ("The three delivery semantics are: at-most-once, at-least-once and exactly-once.", [
+            "at-most-once", "at-least-once", "exactly-once"
+        ]),
+        ("Среды вычислений: YQL, CHYT (ClickHouse over YT), SPYT (Spark over YT).", [
+            "YQL", "CHYT (ClickHouse over YT)", "SPYT (Spark over YT)"
+        ]),
+    ],
+)  # fmt: skip
+def test_an_enumeration_after_a_colon_is_one_cloze(sentence: str, names: list[str]) -> None:
+    cloze = colon_list_cloze(sentence)
+    assert cloze is not None and _answers(cloze) == names
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Difficulty оценивается по числу интентов: чем их больше, тем сложнее запрос.",
+        "Большинство пакетов вызывает мысль: ууух, понаписал-то!",
+        "The rule is simple: when in doubt, measure it again.",
+    ],
+)
+def test_a_colon_before_clauses_is_no_list(sentence: str) -> None:
+    assert colon_list_cloze(sentence) is None
+
+
+# --- cards that stand alone, and their fields -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "prefix"),
+    [
+        pytest.param(
+            "Apache Flink: окна и время\n\nПо умолчанию интервал watermark равен 200 мс.",
+            "(Apache Flink) ",
+            id="ru",
+        ),
+        pytest.param(
+            "Notes on Kafka, explained\n\nBy default a segment file holds 1 GB of records.",
+            "(Kafka) ",
+            id="en",
+        ),
+    ],
+)
+def test_a_card_without_its_subject_gets_it_as_a_prefix(text: str, prefix: str) -> None:
+    cards = generate_offline(_post(text))
+    assert cards and all(c.question.startswith(prefix) for c in cards), cards
+    # The heading is each card's Extra, and no card of its own.
+    title = text.split("\n")[0]
+    assert all(c.answer == title for c in cards if c.kind == "cloze")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kafka: основы\n\nВ Kafka сегмент по умолчанию равен 1 ГБ.",
+        "Kafka basics\n\nIn Kafka a segment is 1 GB by default.",
+    ],
+)
+def test_a_card_that_names_its_subject_has_no_prefix(text: str) -> None:
+    cards = generate_offline(_post(text))
+    assert cards and not any(c.question.startswith("(") for c in cards)
+
+
+@pytest.mark.parametrize(
+    ("before", "sentence", "after"),
+    [
+        (
+            "Каждая партиция хранится как набор сегментов.",
+            "По умолчанию размер сегмента равен 1 ГБ.",
+            "Удаляются данные целыми сегментами.",
+        ),
+        (
+            "Every partition is stored as a set of segments.",
+            "By default a segment holds 1 GB of records.",
+            "Data is deleted a whole segment at a time.",
+        ),
+    ],
+)
+def test_the_quote_shows_the_context_not_the_sentence(
+    before: str, sentence: str, after: str
+) -> None:
+    (card,) = generate_offline(_post(f"{before} {sentence} {after}"))
+    assert normalize(card.source_quote) == normalize(f"{before} {sentence} {after}")
+    assert shown_quote(card) == f"{before} … {after}"
+
+
+# --- real posts' noise ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -122,14 +399,148 @@ def test_post_hashtags_become_card_tags() -> None:
         pytest.param(
             "Spark tips:\n1️⃣ Spark keeps 3 replicas of each cached block.\n"
             "2️⃣ A shuffle writes 200 partitions by default.",
-            {"3", "200"},
+            {"3 replicas", "200 partitions", "3", "200"},
             id="en-keycap-list",
         ),
     ],
 )
 def test_keycap_bullets_are_never_deletions(text: str, fact: set[str]) -> None:
     cards = generate_offline(_post(text))
-    answers = {answer for card in cards for _, answer in cloze_deletions(card.question)}
-    assert not answers & {"1", "2", "3️⃣"} - fact  # no bullet number is asked
+    answers = _all_answers(cards)
+    assert not answers & {"1", "2", "1️⃣", "2️⃣"}  # no bullet number is asked
     assert fact & answers  # the facts of the items still are
-    assert all("{{c1::1}}" not in card.question for card in cards)
+
+
+@pytest.mark.parametrize(
+    ("text", "channel"),
+    [
+        pytest.param(
+            "Kafka хранит сообщения 7 дней по умолчанию.\n\nПодписывайтесь, тут 100500 фактов!\n"
+            "@de_channel\n#kafka #de\nИнженерия данных | подписаться",
+            "Инженерия данных",
+            id="ru",
+        ),
+        pytest.param(
+            "Kafka keeps messages for 7 days by default.\n\nSubscribe for 100 more tips!\n"
+            "@data_weekly\n#kafka #de\nData Eng Weekly",
+            "Data Eng Weekly",
+            id="en",
+        ),
+    ],
+)
+def test_signatures_calls_and_hashtag_lines_give_no_card(text: str, channel: str) -> None:
+    cards = generate_offline(_post(text, channel=channel))
+    assert [c.answers for c in cards] == [["7"]]
+    assert cards[0].tags == ("kafka", "de")
+
+
+@pytest.mark.parametrize(
+    "preview",
+    [
+        "Data skew в Spark: как победить 3 проблемы\nhabr.com\nРазбор 5 приёмов на практике",
+        "Feast: 2 stores in one feature store\ndocs.feast.dev",
+    ],
+)
+def test_a_link_preview_gives_no_card(preview: str) -> None:
+    text = f"По умолчанию Spark держит 200 партиций после shuffle.\n\n{preview}"
+    cards = generate_offline(_post(text))
+    assert [c.answers for c in cards] == [["200"]]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Source: PyTorch documentation, torch.optim and torch.nn.", "Источник: PostgreSQL 16 docs"],
+)
+def test_an_attribution_line_gives_no_card(line: str) -> None:
+    cards = generate_offline(_post(f"Adam uses a learning rate of 0.001 by default.\n{line}"))
+    assert [c.answers for c in cards] == [["0.001"]]
+
+
+def test_a_line_broken_sentence_is_read_whole() -> None:
+    text = "Ближайший аналог YTsaurus в опенсорсном\nмире — тот самый Hadoop."
+    (card,) = generate_offline(_post(text))
+    assert card.answers == ["Hadoop"] and "опенсорсном мире" in card.question
+
+
+def test_thousands_are_one_number() -> None:
+    card = best_card("У GPT-2 словарь состоит из 50 257 токенов.", set())
+    assert card is not None and _answers(card.question) == ["50 257"]
+
+
+def test_abbreviations_do_not_split_sentences() -> None:
+    assert split_sentences("Отчёт Long et al. «Taking AI Welfare Seriously» вышел. Второе.") == [
+        "Отчёт Long et al. «Taking AI Welfare Seriously» вышел.",
+        "Второе.",
+    ]
+
+
+def test_post_hashtags_become_card_tags() -> None:
+    cards = generate_offline(_post("Кластер держит 40 тысяч узлов без деградации.\n#systemdesign"))
+    assert cards and all(c.tags == ("systemdesign",) for c in cards)
+
+
+def test_every_card_passes_the_gates_on_a_noisy_post() -> None:
+    text = (
+        "📣 Друзья, 14 декабря в 19:00 выступаю на митапе в Москве.\n\n"
+        "DAG — это направленный ациклический граф задач.\n"
+        "Параметр parallelism по умолчанию равен 32.\n\n🔥48👍12\n@airflow_ru"
+    )
+    post = _post(text, channel="Airflow по-русски")
+    cards = generate_offline(post)
+    kept, rejected = check_cards([post], cards)
+    assert kept == cards and not rejected
+    assert {c.kind for c in cards} == {"basic", "cloze"}
+    assert not any("19" in a or "14" in a for a in _all_answers(cards))
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answers"),
+    [
+        # One example of several is no answer: the named thing the sentence is about is.
+        ("Узкие трансформации, например map и filter, не требуют shuffle в Spark.", []),
+        ("Narrow transformations such as map and filter never need a Spark shuffle.", []),
+        # A pair is asked together: either alone the other gives away.
+        (
+            "Все table format'ы умеют schema evolution и time travel из коробки.",
+            ["time travel", "schema evolution"],
+        ),
+        (
+            "To see what blocks a query, Postgres exposes pg_stat_activity and pg_locks.",
+            ["pg_stat_activity", "pg_locks"],
+        ),
+        # What a negated clause is set against is the point.
+        (
+            "Не используем function calling syntax для структуры, а передаём response_format.",
+            ["response_format"],
+        ),
+        (
+            "We do not rely on function calling here, but pass response_format instead.",
+            ["response_format"],
+        ),
+    ],
+)
+def test_which_term_a_sentence_asks(sentence: str, answers: list[str]) -> None:
+    card = best_card(sentence, set())
+    got = sorted(_answers(card.question)) if card and card.fact == "term" else []
+    assert got == sorted(answers), card
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "При T < 1 распределение становится острее, а при T > 1 — более случайным.",
+        "With T < 1 the distribution gets sharper; with T > 1 it gets flatter.",
+    ],
+)
+def test_a_number_printed_twice_is_not_asked(sentence: str) -> None:
+    card = best_card(sentence, set())
+    assert card is None or "1" not in _answers(card.question)
+
+
+def test_a_quoted_idiom_is_no_term() -> None:
+    card = best_card(
+        "Каждый индекс замедляет запись, так что «на всякий случай» их не создают.", set()
+    )
+    assert card is None or "на всякий случай" not in _answers(card.question)
+    named = best_card("В статье «Attention Is All You Need» описан трансформер целиком.", set())
+    assert named is not None and _answers(named.question) == ["Attention Is All You Need"]

@@ -1,31 +1,43 @@
-"""The offline generator: cloze cards from fact-bearing sentences, no model, deterministic.
+"""The offline generator: one card per fact, from the sentences a learner would study.
 
-A fact here is something a sentence states that a learner can recall exactly: a number
-with its unit, a Latin-script term in a Russian sentence (DPO, YTsaurus), the short side
-of a definition (`X — это Y`, `X is Y`), or the items of a numbered list.
+No model, deterministic. A post is read as a heading (its title: each card's Extra, and
+the subject «(Llama 3.1) …» prefixed to a card that does not name it), lists, and
+sentences. Noise gives no card: link previews, signatures, hashtag and attribution lines,
+and sentences that are not facts (first person, announcements, anecdotes, hypotheticals,
+greetings and calls to act, a pronoun for a subject, questions, code). Each list becomes
+one ordered cloze of its items' names, whatever its bullets; each remaining sentence gives
+its single best card — an enumeration, a definition as a question («Что такое X?»), its
+best number, or the term the rest of it determines — scored by how much of a fact it is.
+A post keeps its best cards up to `card_budget`, never two for one answer, and each card's
+Quote holds the sentences around it.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 from flashgen.clean import URL_RE
 from flashgen.models import CLOZE_RE, Card, Post, cloze_deletions
 from flashgen.text import (
     CYRILLIC_RE,
+    FUNCTION_WORDS,
     KEYCAP_RE,
     LATIN_TERM_RE,
     LATIN_TOKEN,
     NUMBER_SPAN_RE,
     NUMBER_WORD_RE,
+    PICTOGRAPH_RE,
+    QUESTION_WORDS,
     channel_name,
     hashtags,
     normalize,
+    split_sentences,
+    without_pictographs,
 )
 
-MAX_DELETIONS = 5
 MIN_WORDS, MAX_WORDS = 4, 35
 MAX_LIST_ITEM_WORDS = 10
 MAX_HEAD_WORDS = 5
@@ -36,10 +48,7 @@ DEFINITION_EN_RE = re.compile(
 )
 INLINE_ITEM_RE = re.compile(r"(?:(?<=\s)|(?<=^)|(?<=:))\(?(?P<n>\d)\)\s+")
 QUOTED_RE = re.compile(r"[«\"]([^«»\"]{2,80})[»\"]")
-LIST_ITEM_RE = re.compile(r"^\s*\(?(?P<n>\d{1,2})[.)]\s+(?P<item>\S.*)$")
 HEAD_RE = re.compile(r"^(?P<head>.+?)(?:\s+[—–-]\s+|:\s+)(?P<rest>.+)$")
-SENTENCE_END_RE = re.compile(r"(?<=[.!?…])\s+(?=[«\"(A-ZА-ЯЁ0-9])")
-_ABBREVIATIONS = ("et al.", "т.е.", "т.д.", "т.п.", "т. е.", "т. д.", "e.g.", "i.e.", "vs.", "др.")
 # Sentences about the channel itself, its readers or ads are not worth learning (C9).
 NOISE_SENTENCE_RE = re.compile(
     r"канал|подписчик|подпис(?:ывайтесь|аться)|читающих|реклам|промокод|"
@@ -61,23 +70,13 @@ class _Span:
     end: int
 
 
-def split_sentences(line: str) -> list[str]:
-    """Sentences of one line; abbreviations such as `et al.` do not end a sentence."""
-    guarded = line
-    for i, abbreviation in enumerate(_ABBREVIATIONS):
-        guarded = guarded.replace(abbreviation, f"\x00{i}\x00")
-    parts = SENTENCE_END_RE.split(guarded)
-    out = []
-    for part in parts:
-        for i, abbreviation in enumerate(_ABBREVIATIONS):
-            part = part.replace(f"\x00{i}\x00", abbreviation)
-        if part.strip():
-            out.append(part.strip())
-    return out
-
-
 def _is_code(line: str) -> bool:
-    return not CYRILLIC_RE.search(line) and bool(_CODE_LINE_RE.search(line))
+    """Whether a line is code: code's characters and no Russian, unless it reads as an
+    English sentence ("the default is p = 0.5 (see model.eval()).")."""
+    if CYRILLIC_RE.search(line) or not _CODE_LINE_RE.search(line):
+        return False
+    prose = sum(1 for word in line.split() if re.fullmatch(r"[A-Za-z]+[,.;:!?]?", word))
+    return not (prose >= 6 and prose >= 0.5 * len(line.split()) and line.rstrip()[-1:] in ".!?:;")
 
 
 def _words(text: str) -> int:
@@ -105,7 +104,25 @@ def _number_spans(sentence: str) -> list[_Span]:
         spans.append(_Span(match.start(), match.end()))
     for match in NUMBER_WORD_RE.finditer(masked):
         spans.append(_Span(match.start(), match.end()))
-    return spans
+    return _thousands_joined(sentence, spans)
+
+
+def _thousands_joined(sentence: str, spans: list[_Span]) -> list[_Span]:
+    """«50 257», «10 000»: groups of three digits after a space are one number."""
+    out: list[_Span] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        if out:
+            last = out[-1]
+            head, gap = sentence[last.start : last.end], sentence[last.end : span.start]
+            if (
+                re.fullmatch(r"\d{1,3}", head)
+                and gap in (" ", "\u00a0", "\u202f")
+                and (re.match(r"\d{3}(?!\d)", sentence[span.start : span.end]))
+            ):
+                out[-1] = _Span(last.start, span.end)
+                continue
+        out.append(span)
+    return out
 
 
 def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> list[_Span]:
@@ -118,11 +135,16 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
         _Span(m.start(1), m.end(1))
         for m in QUOTED_RE.finditer(masked)
         if _words(m.group(1)) <= MAX_HEAD_WORDS + 1
-        and (_words(m.group(1)) >= 2 or m.group(1)[:1].isupper())
+        # A title or a name («Attention Is All You Need»); «на всякий случай» in quotes is
+        # an idiom, set off, not named.
+        and (m.group(1)[:1].isupper() or re.search(r"[A-Za-z]", m.group(1)))
     ]
+    quoted = list(spans)
     cyrillic = bool(CYRILLIC_RE.search(sentence))
     for match in LATIN_TERM_RE.finditer(masked):
         term = match.group(0)
+        if any(q.start <= match.start() < q.end for q in quoted):
+            continue  # a word of a quoted title is asked with the title
         first_word = term.split()[0]
         if len(term) < 2 or first_word.lower() in _STOP_LATIN or " et al" in term:
             continue
@@ -131,37 +153,37 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
             continue
         if not cyrillic:
             # In English every word is Latin: only names stand out (DPO, PyTorch, GPT-4).
-            named = [w for w in term.split() if re.search(r"[A-Z0-9_].*[A-Z0-9_]|^[a-z]+[A-Z]", w)]
+            named = [w for w in term.split() if _NAMED_WORD_RE.search(w)]
             if not named or match.start() == 0:
                 continue
+            # "ID and a sequence": the name is "ID", not the words around it.
+            first = match.start() + term.index(named[0])
+            last = match.start() + term.rindex(named[-1]) + len(named[-1])
+            spans.append(_Span(first, last))
+            continue
         spans.append(_Span(match.start(), match.end()))
-    return spans
+    return _joined_names(sentence, spans)
+
+
+def _joined_names(sentence: str, spans: list[_Span]) -> list[_Span]:
+    """«S3 + Trino», «Kafka/Flink», «Chandy–Lamport»: names joined by a plus, a slash or a
+    dash are one answer."""
+    out: list[_Span] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        if out and re.fullmatch(r"\s?[+/]\s?|[–—]", sentence[out[-1].end : span.start]):
+            out[-1] = _Span(out[-1].start, span.end)
+        else:
+            out.append(span)
+    return out
+
+
+# In English every word is Latin: a name is an acronym, a mixed-case, snake_case or dotted
+# identifier (DPO, PyTorch, read_committed, isolation.level).
+_NAMED_WORD_RE = re.compile(r"[A-Z0-9_].*[A-Z0-9_]|^[a-z]+[A-Z]|[a-z0-9]_[a-z0-9]|[a-z]\.[a-z]")
 
 
 def _term_key(term: str) -> str:
     return re.sub(r"[^a-z0-9]", "", term.lower().split()[0])
-
-
-def _definition_span(sentence: str) -> _Span | None:
-    for pattern in (DEFINITION_RU_RE, DEFINITION_EN_RE):
-        match = pattern.match(sentence)
-        if not match:
-            continue
-        y = match.group("y").strip()
-        if _words(y) <= 6:
-            return _Span(match.start("y"), match.start("y") + len(y))
-        if _words(match.group("x")) <= MAX_HEAD_WORDS:
-            return _Span(match.start("x"), match.end("x"))
-    return None
-
-
-def _non_overlapping(spans: list[_Span]) -> list[_Span]:
-    """Spans in priority order, dropping any that overlaps one kept earlier."""
-    kept: list[_Span] = []
-    for span in spans:
-        if all(span.start >= k.end or span.end <= k.start for k in kept):
-            kept.append(span)
-    return kept
 
 
 def _cloze(text: str, spans: list[_Span], first: int = 1) -> str:
@@ -228,79 +250,21 @@ def _safe(answer: str) -> bool:
     return bool(answer.strip()) and "::" not in answer and "{" not in answer and "}" not in answer
 
 
+def _fits_a_field(sentence: str) -> bool:
+    """Whether a sentence can stand in a card's field: no `{{` or `}}`, which Anki reads
+    as template or cloze marks."""
+    return "{{" not in sentence and "}}" not in sentence
+
+
 def _statement(sentence: str) -> bool:
     """Whether a sentence can carry a card: a statement of sensible length, not noise or code."""
-    if sentence.rstrip().endswith("?") or _words(sentence) < MIN_WORDS:
+    # A question asks, and a line ending in a colon announces what follows: neither states.
+    if sentence.rstrip().endswith(("?", ":")) or _words(sentence) < MIN_WORDS:
         return False
     # " | " joins a link preview's title to its site name: a heading, not a statement.
-    if "{{" in sentence or "}}" in sentence:
+    if not _fits_a_field(sentence):
         return False  # a template (Helm, Jinja): no card can hold it, the braces mark clozes
     return not (NOISE_SENTENCE_RE.search(sentence) or _is_code(sentence) or " | " in sentence)
-
-
-def sentence_cloze(
-    sentence: str,
-    common: set[str],
-    allowed_common: set[str] | None = None,
-    skip: set[str] | None = None,
-    numbers_only: bool = False,
-) -> str | None:
-    """The cloze text for one sentence, or None when it states no fact worth a card.
-
-    Numbers come first, then terms; a definition only where neither is. `skip` is a
-    term a list card already asks for; `numbers_only` keeps only number deletions.
-    """
-    return next(iter(sentence_clozes(sentence, common, allowed_common, skip, numbers_only)), None)
-
-
-def sentence_clozes(
-    sentence: str,
-    common: set[str],
-    allowed_common: set[str] | None = None,
-    skip: set[str] | None = None,
-    numbers_only: bool = False,
-) -> list[str]:
-    """The cloze texts of one sentence: one over its numbers, one over its terms.
-
-    Numbers and terms are separate notes, so a number card shows the sentence's names as
-    its cue and the other way round.
-    """
-    if not _statement(sentence) or _words(sentence) > MAX_WORDS:
-        return []
-    groups = [_number_spans(sentence)]
-    if not numbers_only:
-        terms = _term_spans(sentence, allowed_common or set(), common)
-        groups.append([t for t in terms if sentence[t.start : t.end] not in (skip or set())])
-        if not any(groups):
-            definition = _definition_span(sentence)
-            groups = [[definition] if definition else []]
-    taken: list[_Span] = []
-    out = []
-    for group in groups:
-        kept = [
-            s
-            for s in _non_overlapping(taken + group)[len(taken) :]
-            if _safe(sentence[s.start : s.end])
-        ]
-        kept = _not_inside_others(sentence, kept)[:MAX_DELETIONS]
-        taken.extend(kept)
-        if kept:
-            out.append(hide_repeats(_cloze(sentence, kept)))
-    return out
-
-
-def _not_inside_others(text: str, spans: list[_Span]) -> list[_Span]:
-    """Drop a deletion whose answer stands inside another ("лучше" in "сильно лучше"):
-    the other card would show it."""
-    answers = [text[s.start : s.end].casefold() for s in spans]
-    return [
-        span
-        for span, answer in zip(spans, answers, strict=True)
-        if not any(
-            other != answer and re.search(rf"(?<!\w){re.escape(answer)}(?!\w)", other)
-            for other in answers
-        )
-    ]
 
 
 def clauses(sentence: str) -> list[str]:
@@ -320,7 +284,18 @@ def inline_list_cloze(sentence: str) -> str | None:
         end = markers[i + 1].start() if i + 1 < len(markers) else len(sentence)
         item = sentence[marker.end() : end]
         trimmed = re.sub(r"(?:[,;]?\s+(?:и|а также|and|or|или))?[\s,;.]*$", "", item)
-        if not trimmed or _words(trimmed) > MAX_LIST_ITEM_WORDS or not _safe(trimmed):
+        if _words(trimmed) > MAX_LIST_ITEM_WORDS:
+            # «(1) признать, что благополучие ИИ…»: a long item is asked by its head, the
+            # words before its first comma, when they are few.
+            head = re.split(r"[,;(]", trimmed)[0].strip()
+            if _words(head) > MAX_HEAD_WORDS:
+                # «начать оценку систем» ИИ на предмет…; «разработать политики», not «… и».
+                words = head.split()[:4]
+                while len(words) > 1 and words[-1].casefold() in FUNCTION_WORDS:
+                    words.pop()
+                head = " ".join(words)
+            trimmed = head
+        if not trimmed or not _safe(trimmed):
             return None
         spans.append(_Span(marker.end(), marker.end() + len(trimmed)))
     if not _statement(sentence):
@@ -328,135 +303,772 @@ def inline_list_cloze(sentence: str) -> str | None:
     return _cloze(sentence, spans)
 
 
-def _list_blocks(lines: list[str]) -> Iterator[tuple[int, int]]:
-    """(first, end) line ranges of numbered lists 1, 2, 3… with at least two items."""
-    i = 0
-    while i < len(lines):
-        match = LIST_ITEM_RE.match(lines[i])
-        if not match or match.group("n") != "1":
-            i += 1
-            continue
-        j, expected = i + 1, 2
-        while j < len(lines):
-            item = LIST_ITEM_RE.match(lines[j])
-            if not item or int(item.group("n")) != expected:
-                break
-            j, expected = j + 1, expected + 1
-        if j - i >= 2:
-            yield i, j
-        i = max(j, i + 1)
+# --- what a post is made of --------------------------------------------------------------
+
+# A list item's marker: «1.», «1)», «(1)», a keycap digit, or a bullet (an emoji such as
+# ✅ 👉, or a typographic one: • – - *). Items of one list share their kind of marker.
+_BULLET_RE = re.compile(
+    r"^\s*(?:(?P<n>\d{1,2})[.)]|\((?P<p>\d{1,2})\)|(?P<k>\d)\ufe0f?\u20e3"
+    rf"|(?P<b>{PICTOGRAPH_RE.pattern}|[•·▪▫◦‣∙*+\-–—➖➤►→✓✔]\ufe0f?))\s*(?P<item>\S.*)$"
+)
+# A line that is only a site's name, as a link preview shows it under or over its title.
+_DOMAIN_RE = re.compile(r"^(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,12}(?:/\S*)?$", re.IGNORECASE)
+MAX_PREVIEW_WORDS = 25
+MAX_TITLE_WORDS = 15
+MAX_LIST_ITEMS = 10
+MAX_ITEM_NAME_WORDS = 6  # an item without a head is deleted whole when this short
+MAX_ITEM_LINES = 6  # lines a numbered item may run on for
+MAX_DEFINITION_WORDS = 12
+# A sentence's card is made only from this score up: a term with nothing to say it is the
+# point of its sentence (1.5) is more often a passing mention than a fact.
+MIN_SCORE = 1.5
+CHARS_PER_CARD = 200
+
+# Sentences a learner would not study (C9), by what they are about. Each pattern is one
+# reason, in Russian and English; a sentence matching any gives no card.
+_NOT_A_FACT = {
+    # First person singular: the author's life, taste or plans («Вчера я…», "I prefer").
+    "first person": r"(?<![\w-])(?:я|мне|меня|мной|мой|моя|моё|мое|мои|моих|моим|"
+    r"i|me|my|mine|i'm|i've|i'd)(?![\w-])",
+    # Talks, webinars, their dates and times («14 декабря в 19:00», "on Thursday at 6pm").
+    # Not «докладчик сказал…»: a talk retold can state a fact; its invitation does not.
+    "announcement": r"\b\d{1,2}:\d{2}\b|вебинар|митап|\bэфир|трансляц|регистрац|"
+    r"выступаю|выступлю|проведу|приходите|webinar|meetup|livestream|register|join us|"
+    r"понедельник|вторник|\bсред[ау]\b|четверг|пятниц|суббот|воскресень|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday",
+    # A story or a teaser: «вчера», «на днях», «в следующем посте», "next week".
+    "anecdote": r"\b(?:вчера|сегодня|на днях|недавно|завтра|yesterday|today|tomorrow|"
+    r"last week|next week|on monday)\b|следующ\w+ пост|next post",
+    # Hypotheticals and scenarios addressed to the reader («Вот вы…», "Imagine you…").
+    "hypothetical": r"^(?:вот\s+)?вы\b|^представьте|^допустим|^imagine\b|^suppose\b|"
+    r"^let's say\b|^say you\b",
+    # Greetings and calls to act: subscribe, save, share, comment, like.
+    "call to act": r"^(?:всем\s+)?привет|^друзья\b|^коллеги\b|^hi\b|^hello\b|^hey\b|"
+    r"сохраняйте|пересылайте|ставьте|делитесь|пишите в комм|в комментари|"
+    r"ссылка в (?:первом )?комм|like and share|in the comments|link in|don't forget to",
+}
+# One pattern, a named group per reason, so a sentence is scanned once; matched against
+# the lower-cased sentence, as ignoring case costs a scan of Cyrillic several times over.
+_NOT_A_FACT_RE = re.compile(
+    "|".join(
+        f"(?P<{reason.replace(' ', '_')}>{pattern})" for reason, pattern in _NOT_A_FACT.items()
+    )
+)
+# A sentence whose subject is only a pronoun or «там/тут» names what it is about nowhere.
+_PRONOUN_SUBJECT_RE = re.compile(
+    r"^(?:(?:и|а|но|однако|зато|and|but|so|yet)\s+)?(?:у\s+)?"
+    r"(?:это|он|она|оно|они|него|неё|нее|них|их|его|там|тут|здесь|"
+    r"it|its|this|that|they|their|these|those)\b"
+    # «Там, где нужна классификация, …» and «Это — …» name their subject after all.
+    r"(?!,?\s+(?:где|когда|—|-|–)|\s+is\s+(?:a|an|the)\b)",
+    re.IGNORECASE,
+)
+# A comparison or a default is a fact worth more than a bare mention.
+_COMPARISON_RE = re.compile(
+    r"\bв отличие от\b|\bбыстрее\b|\bмедленнее\b|\bлучше\b|\bхуже\b|\bчем\b|\bа не\b|"
+    r"\bvs\.?\b|\bthan\b|\bunlike\b|\bwhereas\b|\binstead of\b",
+    re.IGNORECASE,
+)
+# «Ещё одно важное отличие — это…», "The main idea is…": no term is defined there.
+_VAGUE_HEAD_RE = re.compile(
+    r"^(?:ещё|еще|одн\w*|главн\w*|важн\w*|основн\w*|сам\w+|друг\w+|плюс|минус|"
+    r"проблема|идея|суть|кажд\w+|любой|люб\w+|все|всё|another|one|each|every|any|all|"
+    r"the (?:main|key|most|first|second|other)|main|key|this|that|it)\b",
+    re.IGNORECASE,
+)
+_DEFAULT_RE = re.compile(r"по умолчанию|дефолт|\bdefaults?\b|by default", re.IGNORECASE)
 
 
-def _item_span(item: str) -> _Span | None:
-    """What a list item's deletion covers: its head term, else the whole short item."""
-    head = HEAD_RE.match(item)
-    if head and _words(head.group("head")) <= MAX_HEAD_WORDS:
-        return _Span(head.start("head"), head.end("head"))
-    body = item.rstrip(" .;,")
-    return _Span(0, len(body)) if _words(body) <= MAX_LIST_ITEM_WORDS else None
-
-
-def list_cloze(intro: str | None, items: list[str]) -> str | None:
-    """One cloze over an ordered list: a deletion per item, of its head term when it has one."""
-    out = [intro] if intro else []
-    for number, line in enumerate(items, start=1):
-        match = LIST_ITEM_RE.match(line)
-        assert match is not None
-        item = match.group("item")
-        span = _item_span(item)
-        if span is None or not _safe(item[span.start : span.end]):
-            return None
-        out.append(line[: match.start("item")] + _cloze(item, [span], first=number))
-    return hide_repeats("\n".join(out))
+def not_a_fact(sentence: str) -> str | None:
+    """Why a sentence is not worth a card (C9), or None: first person, an announcement,
+    an anecdote, a hypothetical, a greeting or a call to act, a pronoun for a subject."""
+    found = _NOT_A_FACT_RE.search(sentence.lower())
+    if found and found.lastgroup:
+        return found.lastgroup.replace("_", " ")
+    if _PRONOUN_SUBJECT_RE.match(sentence):
+        return "pronoun subject"
+    return None
 
 
 @dataclass
-class _Sentence:
-    line: int
+class _Item:
+    marker: str  # the kind of marker: "1." numbers, "k" keycaps, else the bullet itself
+    number: int | None
     text: str
-    skip: str | None  # the head a list card already deletes
 
 
-def _sentences(lines: list[str], list_heads: dict[int, str | None]) -> list[_Sentence]:
-    out: list[_Sentence] = []
-    for number, line in enumerate(lines):
-        if _is_code(line) or URL_RE.fullmatch(line.strip()):
+def _item(line: str) -> _Item | None:
+    match = _BULLET_RE.match(line)
+    if not match:
+        return None
+    number = match.group("n") or match.group("p") or match.group("k")
+    if number:
+        kind = "k" if match.group("k") else "1."
+        return _Item(kind, int(number), match.group("item").strip())
+    bullet = match.group("b")
+    # «-5%» or «—» opening a sentence is not a bullet unless a space follows it.
+    if bullet in "-–—*+" and not line.lstrip()[len(bullet) :].startswith(" "):
+        return None
+    return _Item(bullet.rstrip("\ufe0f"), None, match.group("item").strip())
+
+
+@dataclass
+class _List:
+    first: int  # line index of the first item
+    end: int
+    intro: str | None
+    items: list[_Item]
+
+
+def _lists(lines: list[str]) -> list[_List]:
+    """Runs of two or more list items of one marker kind (numbers counting up from 1)."""
+    out: list[_List] = []
+    i = 0
+    while i < len(lines):
+        head = _item(lines[i])
+        if head is None or (head.number is not None and head.number != 1):
+            i += 1
             continue
-        item = LIST_ITEM_RE.match(line)
-        body = item.group("item") if item else line
-        parts: list[str] = []
-        for sentence in split_sentences(body):
-            # "Имплементировал фичу? Прикрепи PR." — a short sentence needs the one before it.
-            if parts and _words(sentence) < MIN_WORDS:
-                parts[-1] = f"{parts[-1]} {sentence}"
-            else:
-                parts.append(sentence)
-        out.extend(_Sentence(number, part, list_heads.get(number)) for part in parts)
+        items, j = [head], i + 1
+        while j < len(lines):
+            nxt = _item(lines[j])
+            if nxt is None and head.number is not None:
+                # A numbered item may run on for a few lines before the next number.
+                ahead = [_item(line) for line in lines[j : j + MAX_ITEM_LINES]]
+                if any(a and a.marker == head.marker and a.number == len(items) + 1
+                       for a in ahead):  # fmt: skip
+                    j += 1
+                    continue
+            if nxt is None or nxt.marker != head.marker:
+                break
+            if head.number is not None and nxt.number != len(items) + 1:
+                break
+            items.append(nxt)
+            j += 1
+        if len(items) >= 2:
+            before = lines[i - 1].strip() if i > 0 else ""
+            # The intro is the sentence that ends in the colon, not the paragraph before it.
+            intro = (
+                split_sentences(before)[-1] if before.endswith(":") and not _item(before) else None
+            )
+            out.append(_List(i, j, intro, items))
+        i = max(j, i + 1)
     return out
 
 
+def _item_name(item: str) -> str | None:
+    """What a list item's deletion covers: its head term («Tracking — логирование…»),
+    else the whole item when it is a name (short); None for an item that is a sentence."""
+    text = without_pictographs(item)
+    head = HEAD_RE.match(text)
+    if head and _words(head.group("head")) <= MAX_HEAD_WORDS:
+        return head.group("head")
+    body = text.rstrip(" .;,")
+    # «распределённая файловая система (Cypress)» names a part; «Подготовьте 5–7 историй
+    # заранее и адаптируйте их» is advice, a sentence no deletion of which is a name.
+    bare = re.sub(r"\s*\([^()]*\)", "", body)
+    if _words(bare) <= MAX_ITEM_NAME_WORDS:
+        return body
+    # «paged optimizers для сглаживания пиков памяти»: a name opens the item.
+    lead = LATIN_TERM_RE.match(text)
+    if lead and CYRILLIC_RE.search(text[lead.end() :]) and lead.group(0).lower() not in _STOP_LATIN:
+        return lead.group(0)
+    return None
+
+
+def ordered_list_cloze(intro: str | None, items: list[str]) -> str | None:
+    """One cloze over a list: a line per item, numbered, the item's name deleted (c1, c2…);
+    None when an item is a sentence rather than a named thing, or the list is too long."""
+    if len(items) > MAX_LIST_ITEMS:
+        return None
+    out = [without_pictographs(intro)] if intro else []
+    for number, item in enumerate(items, start=1):
+        name = _item_name(item)
+        text = without_pictographs(item)
+        if name is None or not _safe(name):
+            return None
+        rest = text[len(name) :] if text.startswith(name) else ""
+        out.append(f"{number}. {{{{c{number}::{name}}}}}{rest}")
+    return hide_repeats("\n".join(out))
+
+
+_COLON_LIST_RE = re.compile(r"^(?P<intro>[^:]{3,}):\s+(?P<items>[^:]+?)[.;]?$")
+_LIST_JOIN_RE = re.compile(r",\s+(?:и\s+|а также\s+|and\s+|or\s+|или\s+)?|\s+(?:и|and|or|или)\s+")
+
+
+_GLOSS_RE = re.compile(r"\s*\([^()]*\)")
+
+
+def _protect_commas(match: re.Match[str]) -> str:
+    return match.group(0).replace(",", "\x00")
+
+
+def colon_list_cloze(sentence: str) -> str | None:
+    """«Три главных формата: Iceberg, Delta Lake и Hudi.» as one cloze, a deletion per
+    item; None unless the part after the colon is 2 to 10 short names."""
+    match = _COLON_LIST_RE.match(sentence)
+    if not match or not _statement(sentence):
+        return None
+    # «CHYT (ClickHouse over YT), SPYT (Spark over YT)»: a gloss goes with its item, and
+    # does not count against its length; a comma inside one does not split the list.
+    items = [
+        item for item in _LIST_JOIN_RE.split(_GLOSS_RE.sub(_protect_commas, match.group("items")))
+    ]
+    # "the parser, the rewriter": an article is no part of a name.
+    items = [re.sub(r"^(?:the|a|an)\s+", "", item.replace("\x00", ",")) for item in items]
+    # A list is announced by a count («три части:») or is one of names (YQL, CHYT):
+    # «вызывает мысль: ууух, понаписал-то!» lists nothing.
+    intro = match.group("intro")
+    counted = NUMBER_WORD_RE.search(intro) or re.search(r"\d", intro)
+    named = sum(1 for item in items if LATIN_TERM_RE.search(item)) * 2 >= len(items)
+    if not (counted or named):
+        return None
+    # Names, not clauses: «чем их больше, тем сложнее запрос» lists nothing.
+    if not 2 <= len(items) <= MAX_LIST_ITEMS or any(
+        not item
+        or _words(_GLOSS_RE.sub("", item)) > 3
+        or not _safe(item)
+        or item.split()[0].casefold() in FUNCTION_WORDS | QUESTION_WORDS
+        for item in items
+    ):
+        return None
+    spans, pos = [], match.start("items")
+    for item in items:
+        found = sentence.index(item, pos)
+        spans.append(_Span(found, found + len(item)))
+        pos = found + len(item)
+    return hide_repeats(_cloze(sentence, spans))
+
+
+# --- one card per fact ----------------------------------------------------------------------
+
+
+@dataclass
+class _Choice:
+    """The card a sentence gives, and how much a learner gains from it."""
+
+    score: float
+    kind: Literal["cloze", "basic"]
+    question: str
+    answer: str = ""
+    fact: str = "term"  # what it asks: "number", "term", "list" or "definition"
+
+
+def _asked_alone(sentence: str, span: _Span) -> bool:
+    """Whether a number can be a deletion: a safe answer not printed elsewhere in the
+    sentence («При T < 1 … при T > 1»: hiding one 1 shows the other; a repeat of two or
+    more characters is hidden with it by hide_repeats)."""
+    text = sentence[span.start : span.end]
+    alone = (
+        len(text) >= 2
+        or len(re.findall(rf"(?<![\w.,]){re.escape(text)}(?!\w|[.,]\d)", sentence)) == 1
+    )
+    return _safe(text) and alone
+
+
+def _number_score(sentence: str, span: _Span) -> float:
+    """How much a number is a fact: with its unit or the noun it counts, as a default value;
+    a year or a version number is barely one."""
+    text = sentence[span.start : span.end]
+    after = sentence[span.end : span.end + 24]
+    score = 1.75
+    if re.fullmatch(r"(?:19|20)\d\d", text):
+        score -= 1.5  # a year: a date, seldom the point
+    if re.fullmatch(r"\d+(?:[.,]\d+)?[BbMmKk]", text):
+        score -= 1.0  # 175B, 7B: a model's size, part of its name more than a fact
+    if _EXAMPLE_BEFORE_RE.search(_clause_before(sentence, span.start)):
+        score -= 1.0  # «например, 0.9»: one value of many
+    before = sentence[max(0, span.start - 24) : span.start]
+    # 1 ГБ, 8192 строкам, «коэффициентом 0,2», "p = 0.5": what it measures is in view.
+    if (
+        re.match(r"\s*[A-Za-zА-Яа-яЁё%]", after)
+        or not text[-1:].isdigit()
+        or re.search(r"(?:=|[A-Za-zА-Яа-яЁё]{4,})\s*[—–:]?\s*$", before)
+    ):
+        score += 0.75
+    if _DEFAULT_RE.search(sentence):
+        score += 0.5
+    return score
+
+
+def _definition_choice(sentence: str, question_word: str) -> _Choice | None:
+    """«X — это Y» as «Что такое X?» / Y where Y is short; else a deletion of X."""
+    for pattern in (DEFINITION_RU_RE, DEFINITION_EN_RE):
+        match = pattern.match(sentence)
+        if not match:
+            continue
+        x = without_pictographs(match.group("x")).strip(' «»"')
+        y = match.group("y").strip()
+        if _words(x) > MAX_HEAD_WORDS or not _safe(x) or _VAGUE_HEAD_RE.match(x):
+            return None
+        short = re.split(r"[,;:]\s|\s[—–]\s", y)[0]
+        answer = short if _words(short) >= 3 else y
+        if _words(answer) <= MAX_DEFINITION_WORDS and _safe(answer):
+            # «Партиция» opens the sentence, «партиция» is asked about.
+            if x[:1].isupper() and x[1:2].islower() and CYRILLIC_RE.match(x):
+                x = x[0].lower() + x[1:]
+            return _Choice(3.0, "basic", question_word.format(x=x), answer, "definition")
+        start = sentence.index(match.group("x"))
+        return _Choice(
+            2.5, "cloze", _cloze(sentence, [_Span(start, start + len(match.group("x")))])
+        )
+    return None
+
+
+# Where one clause of a sentence ends and the next, with a fact of its own, begins.
+_CLAUSE_BREAK_RE = re.compile(r",\s+(?:а|но|и|или|while|whereas|but|and|or)\s+|;\s+")
+
+
+def sentence_cards(
+    sentence: str,
+    common: set[str],
+    allowed_common: set[str] | None = None,
+    skip: set[str] | None = None,
+) -> list[_Choice]:
+    """The cards of a sentence: its best card, and for a sentence whose clauses each state
+    a number («d_model равна 512, а голов внимания 8»), one card per clause."""
+    best = best_card(sentence, common, allowed_common, skip)
+    if best is None or best.fact != "number":
+        return [best] if best else []
+    out = [best]
+    cuts = [0, *(m.end() for m in _CLAUSE_BREAK_RE.finditer(sentence)), len(sentence) + 1]
+    numbers = [s for s in _number_spans(sentence) if _asked_alone(sentence, s)]
+    asked = cloze_deletions(best.question)[0][1]
+    for start, end in itertools.pairwise(cuts):
+        inside = [n for n in numbers if start <= n.start < end]
+        if not inside or any(sentence[n.start : n.end] == asked for n in inside):
+            continue
+        pick = max(inside, key=lambda n: (_number_score(sentence, n), n.start))
+        # Second to the sentence's best, so a post's budget takes it only when it can.
+        score = min(best.score, _number_score(sentence, pick)) - 0.25
+        out.append(_Choice(score, "cloze", hide_repeats(_cloze(sentence, [pick])), fact="number"))
+    return out
+
+
+def best_card(
+    sentence: str,
+    common: set[str],
+    allowed_common: set[str] | None = None,
+    skip: set[str] | None = None,
+) -> _Choice | None:
+    """The one card a sentence gives: an enumeration, a definition, its best number, or a
+    term the rest of the sentence determines; None when it states no fact worth one."""
+    if not _statement(sentence) or not_a_fact(sentence):
+        return None
+    numbered = inline_list_cloze(sentence)
+    if numbered:
+        return _Choice(3.0, "cloze", numbered, fact="list")
+    if _words(sentence) > MAX_WORDS:
+        return None
+    bonus = 0.5 if _COMPARISON_RE.search(sentence) else 0.0
+    bonus -= 0.5 if _words(sentence) > 28 else 0.0
+    enumeration = colon_list_cloze(sentence)
+    if enumeration:
+        return _Choice(3.0 + bonus, "cloze", enumeration, fact="list")
+    cyrillic = bool(CYRILLIC_RE.search(sentence))
+    definition = _definition_choice(sentence, "Что такое {x}?" if cyrillic else "What is {x}?")
+    if definition:
+        return _Choice(definition.score + bonus, definition.kind, definition.question,
+                       definition.answer, definition.fact)  # fmt: skip
+    numbers = [s for s in _number_spans(sentence) if _asked_alone(sentence, s)]
+    if numbers:
+        # The later of two equal numbers: the one the sentence leads up to.
+        best = max(numbers, key=lambda s: (_number_score(sentence, s), s.start))
+        return _Choice(_number_score(sentence, best) + bonus, "cloze",
+                       hide_repeats(_cloze(sentence, [best])), fact="number")  # fmt: skip
+    return term_card(sentence, common, allowed_common, skip, bonus)
+
+
+def term_card(
+    sentence: str,
+    common: set[str],
+    allowed_common: set[str] | None = None,
+    skip: set[str] | None = None,
+    bonus: float = 0.0,
+) -> _Choice | None:
+    """A deletion of the term the rest of the sentence determines best, or None."""
+    skip = skip or set()
+    skip_keys = {key for key in map(_term_key, skip) if key}
+    terms = [
+        t
+        for t in _term_spans(sentence, allowed_common or set(), common)
+        if _safe(sentence[t.start : t.end])
+        and sentence[t.start : t.end] not in skip
+        and _term_key(sentence[t.start : t.end]) not in skip_keys
+    ]
+    # The rest must say enough to determine the term: never a sentence's only content;
+    # never one example of several («например map и filter»), or a name its sibling gives
+    # away («min и max», «valid_from и valid_to», «Dict/List»).
+    terms = [
+        t
+        for t in terms
+        if _words(sentence[: t.start] + sentence[t.end :]) >= 4
+        and not _EXAMPLE_BEFORE_RE.search(_clause_before(sentence, t.start))
+    ]
+    # The second of a pair is asked with the first, as one deletion: «умеют {{c1::schema
+    # evolution}} и {{c1::time travel}}» — either alone the other gives away.
+    pairs = {t: o for t in terms for o in terms if _sibling(sentence, t, o)}
+    terms = [t for t in terms if not any(o == t for o in pairs.values())]
+    if not terms:
+        return None
+    # The best-scored term, and of two equal the later: what the sentence leads up to.
+    best = max(terms, key=lambda t: (_term_score(sentence, t), t.start))
+    score = _term_score(sentence, best)
+    if best in pairs:
+        return _Choice(score + bonus, "cloze", _cloze_one(sentence, [pairs[best], best]))
+    return _Choice(score + bonus, "cloze", hide_repeats(_cloze(sentence, [best])))
+
+
+def _term_score(sentence: str, term: _Span) -> float:
+    """How much a term is the point of its sentence. Late in it, the sentence leads up to
+    it, its new information («…отвечает executor»); at its very end, it is the point
+    («…тот самый Hadoop») unless it only says where («посмотреть на Github»); at its start
+    it is the subject, which the rest rarely pins down. A word naming a kind of name
+    before it («метод STAR», "is called X") says a name is asked."""
+    before = sentence[: term.start]
+    tail = sentence[term.end :].strip(' .,;:!)»"')
+    at_end = _words(tail) <= 1
+    if at_end and _PLACE_BEFORE_RE.search(before):
+        score = 1.0
+    else:
+        score = 1.0 if term.start == 0 else 2.0 if at_end else 1.5
+    if _TERM_CUE_RE.search(before):
+        score += 0.75
+    # «Не используем X, а передаём Y»: what the sentence sets against the negated one.
+    if _CONTRAST_RE.search(before):
+        score += 0.5
+    return score
+
+
+_CONTRAST_RE = re.compile(
+    r"(?:^|\s)(?:не|not|no|never)\s.*(?:,\s+а|,\s+but|\binstead)\s+(?:\S+\s+){0,3}$",
+    re.IGNORECASE,
+)
+
+
+def _cloze_one(text: str, spans: list[_Span]) -> str:
+    """A cloze with every span under c1: one card that asks them together."""
+    out, pos = [], 0
+    for span in sorted(spans, key=lambda s: s.start):
+        out += [text[pos : span.start], f"{{{{c1::{text[span.start : span.end]}}}}}"]
+        pos = span.end
+    return "".join([*out, text[pos:]])
+
+
+# What opens an example: the names after it are one choice of several.
+_EXAMPLE_BEFORE_RE = re.compile(
+    r"\b(?:например|вроде|такие как|таких как|такими как|к примеру|в т\.ч\.|e\.g\.|"
+    r"for example|for instance|such as|like)\b",
+    re.IGNORECASE,
+)
+
+
+def _clause_before(sentence: str, start: int) -> str:
+    """The part of a sentence's clause before a position (after its last ; or «—»)."""
+    return re.split(r"[;:]\s|\s[—–]\s", sentence[:start])[-1]
+
+
+def _sibling(sentence: str, term: _Span, other: _Span) -> bool:
+    """Whether `term` comes right after `other`, joined by «и», "and", «или», a comma or a
+    slash: the second of a pair."""
+    joined = r"\s*(?:,|/|\s(?:и|или|and|or))\s*"
+    return other.end <= term.start and bool(re.fullmatch(joined, sentence[other.end : term.start]))
+
+
+# The word before a name that says a name follows: a kind of thing, or a verb of naming or
+# of using.
+_TERM_CUE_RE = re.compile(
+    r"(?<!\w)(?:метод\w*|алгоритм\w*|параметр\w*|модификатор\w*|метк\w+|формат\w*|фреймворк\w*|"
+    r"библиотек\w+|модел\w+|тип\w*|механизм\w*|протокол\w*|функци\w+|макрос\w*|флаг\w*|"
+    r"команд\w+|оператор\w*|движ\w+|называ\w+|зов\w+|использу\w+|примен\w+|отвечает|"
+    r"method|algorithm|parameter|setting|flag|called|named|known as|uses?|using|via)"
+    r"[\s«\"(]*$",
+    re.IGNORECASE,
+)
+_PLACE_BEFORE_RE = re.compile(r"(?:\b(?:на|on|at)\s+)$", re.IGNORECASE)
+
+
+# --- the post as a whole -------------------------------------------------------------------
+
+
+_MARKER_ONLY_RE = re.compile(
+    rf"^\s*(?:\d{{1,2}}[.)]|\(\d{{1,2}}\)|\d\ufe0f?\u20e3|{PICTOGRAPH_RE.pattern}|[•▪▫◦‣∙])\s*$"
+)
+
+
+def _joined_markers(lines: list[str]) -> list[str]:
+    """Lines with a marker alone on its line («1.» and the item below it, as some apps
+    copy a list) joined to the item it numbers; blank lines keep their place."""
+    out: list[str] = []
+    pending = ""
+    for line in lines:
+        if _MARKER_ONLY_RE.match(line):
+            pending = f"{pending}{line.strip()} "
+            continue
+        if pending and line.strip():
+            out.append(pending + line.strip())
+            pending = ""
+        else:
+            out.append(line)
+    if pending:
+        out.append(pending.strip())
+    return out
+
+
+def _joined_continuations(lines: list[str]) -> list[str]:
+    """A line that opens in lower case, after one that ends in no stop, is the rest of its
+    sentence (a copied post keeps the author's line breaks), so it joins it."""
+    out: list[str] = []
+    for line in lines:
+        text = line.strip()
+        previous = out[-1].rstrip() if out else ""
+        if (
+            text[:1].islower()
+            and previous
+            and not previous.endswith((".", "!", "?", ":", ";", "…"))
+            and not _item(line)
+            and not _DOMAIN_RE.match(text)
+            and not URL_RE.match(text)
+        ):
+            out[-1] = f"{previous} {text}"
+        else:
+            out.append(line)
+    return out
+
+
+def _title(lines: list[str]) -> str | None:
+    """The post's heading: a short first line that is not a sentence, a list item or noise."""
+    if len(lines) < 2:
+        return None
+    first = lines[0].strip()
+    if not first or _item(first) or first.endswith((".", "!", ":")) or not_a_fact(first):
+        return None
+    if first[:1].islower():
+        return None  # a sentence cut by a line break, not a heading
+    # «Детекторы текста | Notion»: a link preview's site name is not part of the heading.
+    title = without_pictographs(first).split(" | ")[0].strip()
+    return title if 1 <= _words(title) <= MAX_TITLE_WORDS else None
+
+
+# A capitalised Latin word: in an English heading, a name wherever it is not the first.
+_CAPITALISED_RE = re.compile(r"(?<![\w.-])[A-Z][A-Za-z0-9_]*(?:[-+.'][A-Za-z0-9_]+)*")
+
+
+def _subject(title: str | None, sentences: list[str]) -> str | None:
+    """The post's main named term: the Latin name the title opens with or names most, else
+    the one the post names most (at least twice)."""
+    counts: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for text in sentences:
+        for match in LATIN_TERM_RE.finditer(_masked(text)):
+            term = match.group(0)
+            if term.split()[0].lower() in _STOP_LATIN or len(term) < 2:
+                continue
+            key = _term_key(term)
+            counts[key] = counts.get(key, 0) + 1
+            names.setdefault(key, term if _words(term) <= 3 else term.split()[0])
+    if title:
+        # A heading opens with what it is about («Apache Flink: event time…»). In English
+        # every word is Latin: there only a capitalised name past the first word counts.
+        if not CYRILLIC_RE.search(title):
+            named = [m.group(0) for m in _CAPITALISED_RE.finditer(title) if m.start() > 0]
+            return named[0] if named else None
+        for match in LATIN_TERM_RE.finditer(_masked(title)):
+            term = match.group(0)
+            if term.split()[0].lower() in _STOP_LATIN or len(term) < 2:
+                continue
+            return term if _words(term) <= 3 else term.split()[0]
+    # Without one in the title, a name is the subject only where the post keeps to it.
+    if counts:
+        key = max(counts, key=lambda k: counts[k])
+        if counts[key] >= max(3, len(sentences) * 0.4):
+            return names[key]
+    return None
+
+
+def _prefixed(question: str, subject: str | None, answers: tuple[str, ...] = ()) -> str:
+    """The question with «(Subject) » before it when it does not name the subject (C6);
+    never when the subject holds an answer («(OpenAI Swarm) … — {{c1::Swarm}}»)."""
+    if not subject:
+        return question
+    text = question.casefold()
+    if subject.casefold() in text or any(a.casefold() in subject.casefold() for a in answers):
+        return question
+    # «OpenAI написали…» names «OpenAI Swarm» well enough.
+    first = subject.casefold().split()[0]
+    if len(first) >= 3 and re.search(rf"(?<!\w){re.escape(first)}(?!\w)", text):
+        return question
+    return f"({subject}) {question}"
+
+
+# «Source: PyTorch documentation», «Источник: …»: where a post comes from, not what it says.
+_ATTRIBUTION_RE = re.compile(
+    r"^(?:sources?|источники?|via|credits?|автор|author|фото|photo|image)\s*:", re.IGNORECASE
+)
+
+
+def _noise_lines(lines: list[str], channel: str | None) -> set[int]:
+    """Lines that are no part of what the post teaches: a link preview (a site's name and
+    the title and description beside it), a signature (handles, hashtags, the channel's
+    name), a line with nothing but pictographs."""
+    out: set[int] = set()
+    for i, line in enumerate(lines):
+        text = line.strip()
+        if not text:
+            continue
+        if _DOMAIN_RE.match(text):
+            out.add(i)
+            for j in (i - 1, i + 1):
+                if (
+                    0 <= j < len(lines)
+                    and lines[j].strip()
+                    and (_words(lines[j]) <= MAX_PREVIEW_WORDS)
+                ):
+                    out.add(j)
+            continue
+        if _ATTRIBUTION_RE.match(text):
+            out.add(i)
+            continue
+        rest = re.sub(r"[@#][\w.]+|\|", " ", URL_RE.sub(" ", without_pictographs(text)))
+        signature = channel and _words(text) <= 8 and normalize(text).startswith(channel)
+        if signature or not re.search(r"\w", rest):
+            out.add(i)
+    return out
+
+
+def _sentences(text: str) -> list[str]:
+    """The sentences of a line; a short one is joined to the one before it
+    («Имплементировал фичу? Прикрепи PR.» reads as one)."""
+    parts: list[str] = []
+    for sentence in split_sentences(text):
+        # A list's intro («Встроенных материализаций пять:») stays a sentence of its own.
+        if parts and _words(sentence) < MIN_WORDS and not sentence.endswith(":"):
+            parts[-1] = f"{parts[-1]} {sentence}"
+        else:
+            parts.append(sentence)
+    return parts
+
+
+@dataclass
+class _Candidate:
+    order: int
+    choice: _Choice
+    quote: str
+    answers: tuple[str, ...]
+
+
+def card_budget(text: str) -> int:
+    """How many cards a post is worth: about one per CHARS_PER_CARD characters, at least 3
+    (C9: a post states a handful of facts worth learning; the rest is its setting)."""
+    return max(5, round(len(text) / CHARS_PER_CARD))
+
+
 def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
-    """Cloze cards for one post, at most `max_cards` (the first ones, in the post's order);
-    the same post always gives the same cards."""
-    lines = post.text.split("\n")
+    """Cards for one post: its lists as ordered clozes and the best card of each of its
+    best fact-bearing sentences, at most `card_budget` of them and `max_cards` (the best
+    ones), in the post's order; the same post always gives the same cards."""
+    lines = _joined_continuations(_joined_markers(post.text.split("\n")))
     tags = hashtags(post.text)
-    cards: list[Card] = []
-    seen: set[str] = set()
-
     channel = channel_name(post.channel)
+    title = _title(lines)
+    skipped = _noise_lines(lines, channel)
+    if title:
+        skipped.add(0)
+    candidates: list[_Candidate] = []
 
-    def add(question: str, quote: str) -> None:
-        # A sentence naming the channel is about the channel (C9), not worth a card.
-        if channel and channel in normalize(quote):
-            return
-        if question not in seen:
-            seen.add(question)
-            cards.append(
-                Card(
-                    kind="cloze",
-                    question=question,
-                    source_quote=quote,
-                    post_id=post.id,
-                    topic=post.channel,
-                    tags=tags,
-                )
-            )
+    # A list is one card; its items stay sentences of their own for what else they
+    # state, but never ask the name the list card asks, and its intro gives no second card.
+    list_answers: set[str] = set()
+    intros: set[str] = set()
+    for block in _lists(lines):
+        if block.first in skipped:
+            continue
+        question = ordered_list_cloze(block.intro, [item.text for item in block.items])
+        if not question:
+            continue
+        start = block.first - 1 if block.intro else block.first
+        quote = "\n".join([block.intro or "", *lines[block.first : block.end]]).strip()
+        answers = tuple(answer for _, answer in cloze_deletions(question))
+        order = start * 10_000
+        candidates.append(_Candidate(order, _Choice(3.5, "cloze", question), quote, answers))
+        list_answers.update(answers)
+        if block.intro:
+            intros.add(block.intro)
 
-    list_heads: dict[int, str | None] = {}
-    for first, end in _list_blocks(lines):
-        has_intro = first > 0 and lines[first - 1].rstrip().endswith(":")
-        start = first - 1 if has_intro else first
-        question = list_cloze(lines[first - 1] if has_intro else None, lines[first:end])
-        if question:
-            add(question, "\n".join(lines[start:end]))
-            for number in range(first, end):
-                match = LIST_ITEM_RE.match(lines[number])
-                span = _item_span(match.group("item")) if match else None
-                list_heads[number] = (
-                    match.group("item")[span.start : span.end] if span and match else None
-                )
+    units: list[tuple[int, str, str]] = []  # (line, sentence, its context)
+    for number, line in enumerate(lines):
+        if number in skipped or not line.strip() or _is_code(line):
+            continue
+        if URL_RE.fullmatch(line.strip()):
+            continue
+        item = _item(line)
+        body = without_pictographs(item.text) if item else line.strip()
+        sentences = _sentences(body)
+        for i, sentence in enumerate(sentences):
+            if sentence in intros:
+                continue
+            # The Quote is the context the card lacks: the sentences beside it, but not
+            # one no field may hold (a template's braces).
+            before = sentences[i - 1 : i] if i and _fits_a_field(sentences[i - 1]) else []
+            after = [s for s in sentences[i + 1 : i + 2] if _fits_a_field(s)]
+            context = " ".join([*before, sentence, *after])
+            # A long sentence is read in clauses, unless it enumerates: «(1) …, (2) …».
+            whole = _words(sentence) <= MAX_WORDS or inline_list_cloze(sentence)
+            pieces = [sentence] if whole else clauses(sentence)
+            units.extend((number, piece, context) for piece in pieces)
 
-    sentences = _sentences(lines, list_heads)
     # Terms in 3+ sentences name the post's subject: deletable only where first introduced.
     first_seen: dict[str, int] = {}
     counts: dict[str, int] = {}
-    for index, sentence in enumerate(sentences):
-        for key in {_term_key(m.group(0)) for m in LATIN_TERM_RE.finditer(_masked(sentence.text))}:
+    for index, (_, text, _) in enumerate(units):
+        for key in {_term_key(m.group(0)) for m in LATIN_TERM_RE.finditer(_masked(text))}:
             first_seen.setdefault(key, index)
             counts[key] = counts.get(key, 0) + 1
     common = {key for key, count in counts.items() if count >= 3}
+    subject = _subject(title, [text for _, text, _ in units])
 
-    for index, sentence in enumerate(sentences):
-        if max_cards is not None and len(cards) >= max_cards:
-            break  # a long article or a pasted log: enough, and no time lost on the rest
+    for index, (number, text, context) in enumerate(units):
+        # A sentence naming the channel is about the channel (C9), not worth a card.
+        if channel and channel in normalize(text):
+            continue
         allowed = {key for key in common if first_seen[key] == index}
-        enumeration = inline_list_cloze(sentence.text)
-        skip = {sentence.skip} if sentence.skip else set()
-        if enumeration:
-            add(enumeration, sentence.text)
-            skip.update(answer for _, answer in cloze_deletions(enumeration))
-        units = [sentence.text] if _words(sentence.text) <= MAX_WORDS else clauses(sentence.text)
-        for unit in units:
-            for question in sentence_clozes(unit, common, allowed, skip=skip):
-                add(question, unit)
-    return cards[:max_cards] if max_cards is not None else cards
+        skip = list_answers | ({subject} if subject else set())
+        for k, choice in enumerate(sentence_cards(text, common, allowed, skip=skip)):
+            answers = (
+                (choice.answer,)
+                if choice.kind == "basic"
+                else tuple(answer for _, answer in cloze_deletions(choice.question))
+            )
+            question = _prefixed(choice.question, subject, answers)
+            card = _Choice(choice.score, choice.kind, question, choice.answer, choice.fact)
+            order = number * 10_000 + index * 10 + k  # the post's order: line, sentence
+            candidates.append(_Candidate(order, card, context, answers))
+
+    budget = card_budget(post.text) if max_cards is None else min(max_cards, card_budget(post.text))
+    chosen: list[_Candidate] = []
+    asked: set[str] = set()
+    # Best first; the earlier of two equal ones. One card per fact: an answer another card
+    # already asks is not asked again.
+    for candidate in sorted(candidates, key=lambda c: (-c.choice.score, c.order)):
+        if len(chosen) >= budget or candidate.choice.score < MIN_SCORE:
+            break
+        keys = {normalize(a) for a in candidate.answers}
+        if keys & asked and candidate.choice.score < 3.5:
+            continue
+        asked |= keys
+        chosen.append(candidate)
+    cards = []
+    for candidate in sorted(chosen, key=lambda c: c.order):
+        choice = candidate.choice
+        cards.append(
+            Card(
+                kind=choice.kind,
+                question=choice.question,
+                answer=choice.answer if choice.kind == "basic" else (title or ""),
+                source_quote=candidate.quote,
+                post_id=post.id,
+                topic=post.channel,
+                tags=tags,
+            )
+        )
+    return cards
