@@ -9,7 +9,6 @@ it offline"). A list fact is covered by one card whose answers match every item
 from __future__ import annotations
 
 import json
-import re
 import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -21,7 +20,7 @@ from flashgen.check import CheckConfig, normalize
 from flashgen.check.rules import card_reasons, card_text
 from flashgen.errors import InputError
 from flashgen.models import Card, Post
-from flashgen.text import number_values, plain, similarity, words
+from flashgen.text import LIST_JOIN_RE, number_values, plain, similarity, words
 
 FactKind = Literal["number", "list", "term", "concept"]
 CORE_KINDS: tuple[FactKind, ...] = ("number", "list", "term")
@@ -97,9 +96,6 @@ def _mentions_anchor(card: Card, fact: GoldFact) -> bool:
     return any(mentions(text, anchor) for anchor in fact.anchors)
 
 
-_ITEM_BREAK_RE = re.compile(r",\s*|\s+(?:и|или|and|or)\s+|\s*;\s*")
-
-
 def list_items(fact: GoldFact) -> list[list[str]]:
     """A list fact's items, each with its accepted spellings.
 
@@ -112,8 +108,12 @@ def list_items(fact: GoldFact) -> list[list[str]]:
     if any(isinstance(answer, list) for answer in fact.answers):
         return [item if isinstance(item, list) else [item] for item in fact.answers]
     flat = [answer for answer in fact.answers if isinstance(answer, str)]
-    widest = max(flat, key=lambda answer: len(_ITEM_BREAK_RE.split(answer)))
-    parts = [part.strip() for part in _ITEM_BREAK_RE.split(widest) if part.strip()]
+
+    def parts_of(answer: str) -> list[str]:
+        return [part.strip() for part in LIST_JOIN_RE.split(answer.replace("; ", ", "))]
+
+    widest = max(flat, key=lambda answer: len(parts_of(answer)))
+    parts = [part for part in parts_of(widest) if part]
     if len(parts) < 2:
         return [[answer] for answer in flat]
     items = [[part] for part in parts]

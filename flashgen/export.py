@@ -32,7 +32,15 @@ from flashgen.errors import ExportError
 from flashgen.files import atomic_file
 from flashgen.ledger import Entry, Issue
 from flashgen.models import CLOZE_RE, Card, Post, card_identity, cloze_deletions
-from flashgen.text import normalize, readable, safe_link, split_sentences, without_pictographs
+from flashgen.text import (
+    LIST_MARKER,
+    normalize,
+    readable,
+    safe_link,
+    split_sentences,
+    without_pictographs,
+    words,
+)
 
 # Fixed for good: Anki matches note types by id, and changing fields under one id makes
 # every earlier import conflict.
@@ -173,7 +181,7 @@ def note_tags(card: Card, post: Post | None) -> list[str]:
     return sorted({tag for tag in tags if tag})
 
 
-_LIST_MARKER_RE = re.compile(r"^\s*(?:\d{1,2}[.)]|\(\d{1,2}\)|[•·▪▫◦‣∙*+\-–—➖➤►→✓✔])\s*")
+_LIST_MARKER_RE = re.compile(rf"^\s*{LIST_MARKER}\s*")
 
 
 def shown_quote(card: Card) -> str:
@@ -182,19 +190,20 @@ def shown_quote(card: Card) -> str:
     back already prints the sentence in full; for a basic card, its quote."""
     if card.kind != "cloze":
         return card.source_quote
-    shown = normalize(CLOZE_RE.sub(lambda m: m.group(2), card.question))
+    shown = normalize(without_pictographs(CLOZE_RE.sub(lambda m: m.group(2), card.question)))
     parts: list[str | None] = []
     for line in card.source_quote.split("\n"):
         for sentence in split_sentences(line):
             # A list item is told whatever its bullet: the front numbers its items anew.
-            told = normalize(_LIST_MARKER_RE.sub("", without_pictographs(sentence))) in shown
-            if not told:
+            told = normalize(_LIST_MARKER_RE.sub("", without_pictographs(sentence)))
+            # A short sentence that only happens to stand inside the front («А не X.») is
+            # still its own.
+            if told in shown and (len(words(told)) >= 4 or told == shown):
+                if not parts or parts[-1] is not None:
+                    parts.append(None)  # the place of what the front shows
+            else:
                 parts.append(sentence)
-            elif parts and parts[-1] is not None:
-                parts.append(None)  # the place of what the front shows
-    while parts and parts[-1] is None:
-        parts.pop()
-    if not any(parts):
+    if all(part is None for part in parts):
         return ""
     return " ".join("…" if part is None else part for part in parts)
 

@@ -74,6 +74,15 @@ REACTIONS_RE = re.compile(rf"(?:{_PICTOGRAPH}\s*\d+(?:[.,]\d+)?[KkКк]?\s*)+")
 # a list's bullet. It starts with its digit, so REACTIONS_RE never takes it for a count.
 KEYCAP_RE = re.compile("[0-9#*]\ufe0f?\u20e3")
 PICTOGRAPH_RE = re.compile(_PICTOGRAPH)
+# What opens a list item: «1.», «1)», «(1)», a keycap digit, an emoji bullet (✅ 👉) or a
+# typographic one. One pattern for the generator that reads lists and the export that
+# tells an item in a quote from the same item renumbered on a card.
+LIST_MARKER = (
+    r"(?:(?P<n>\d{1,2})[.)]|\((?P<p>\d{1,2})\)|(?P<k>\d)\ufe0f?\u20e3"
+    rf"|(?P<b>{_PICTOGRAPH}|[•·▪▫◦‣∙*+\-–—➖➤►→✓✔]\ufe0f?))"
+)
+# Between the items of an inline enumeration: a comma and a space, «и», "and", «или».
+LIST_JOIN_RE = re.compile(r",\s+(?:и\s+|а также\s+|and\s+|or\s+|или\s+)?|\s+(?:и|and|or|или)\s+")
 
 
 def without_pictographs(text: str) -> str:
@@ -95,20 +104,20 @@ _ABBREVIATIONS = (
 # Each abbreviation as a whole word: «систем.» ends a sentence that «см.» does not. One
 # pattern for all, so a line is scanned once.
 _ABBREVIATION_RE = re.compile(r"(?<![\w.])(?:" + "|".join(map(re.escape, _ABBREVIATIONS)) + ")")
-_GUARDED = {abbreviation: f"\x00{i}\x00" for i, abbreviation in enumerate(_ABBREVIATIONS)}
 
 
 def split_sentences(line: str) -> list[str]:
     """Sentences of one line; abbreviations such as `et al.` do not end a sentence."""
-    guarded = _ABBREVIATION_RE.sub(lambda m: _GUARDED[m.group(0)], line)
-    out = []
-    for part in SENTENCE_END_RE.split(guarded):
-        if "\x00" in part:
-            for abbreviation, mark in _GUARDED.items():
-                part = part.replace(mark, abbreviation)
-        if part.strip():
-            out.append(part.strip())
-    return out
+    # Where an abbreviation ends, a stop is no sentence's end.
+    abbreviated = {m.end() for m in _ABBREVIATION_RE.finditer(line)}
+    out, start = [], 0
+    for end in SENTENCE_END_RE.finditer(line):
+        if end.start() in abbreviated:
+            continue
+        out.append(line[start : end.start()])
+        start = end.end()
+    out.append(line[start:])
+    return [part.strip() for part in out if part.strip()]
 
 
 def hashtags(text: str) -> tuple[str, ...]:

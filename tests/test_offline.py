@@ -544,3 +544,134 @@ def test_a_quoted_idiom_is_no_term() -> None:
     assert card is None or "на всякий случай" not in _answers(card.question)
     named = best_card("В статье «Attention Is All You Need» описан трансформер целиком.", set())
     assert named is not None and _answers(named.question) == ["Attention Is All You Need"]
+
+
+# --- what a review of the generator found ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Шаблоны Helm:\n- image: {{ .Values.image }}\n- replicas: {{ .Values.replicas }}",
+        "Шаблон {{ x }}:\n- Kafka\n- Flink",
+        "Helm values:\n- Kafka — broker }}\n- Flink — engine",
+    ],
+)
+def test_template_braces_in_a_list_give_no_card_and_no_error(text: str) -> None:
+    post = _post(text)
+    cards = generate_offline(post)
+    assert all("{{ " not in c.question and " }}" not in c.question for c in cards)
+    assert check_cards([post], cards)[0] == cards
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "🔥 Kafka хранит данные 7 дней 👍 по умолчанию в каждом топике.",
+        "Про Kafka:\n- Kafka хранит данные 7 дней 🔥 по умолчанию в каждом топике.\n"
+        "- Сегмент лога по умолчанию равен 1 ГБ.",
+        "👉 Spark keeps 200 shuffle partitions 🔥 by default in every job.",
+    ],
+)
+def test_emoji_inside_a_sentence_keep_its_quote_verbatim(text: str) -> None:
+    post = _post(text)
+    cards = generate_offline(post)
+    kept, rejected = check_cards([post], cards)
+    assert cards and kept == cards, rejected
+    assert not any("🔥" in c.question or "👍" in c.question for c in cards)
+    assert all(normalize(a) in normalize(text) for c in cards for a in c.answers)
+
+
+@pytest.mark.parametrize(
+    ("text", "cards"),
+    [
+        # A file, a module or a package is no site's name, and the lines around it stay.
+        ("Размер сегмента в Kafka равен 1 ГБ.\nNode.js\nПул потоков libuv содержит 4 потока.", 2),
+        ("The default segment is 1 GB in Kafka.\nREADME.md\nThe thread pool holds 4 threads.", 2),
+        # Words that only look like noise: an environment, a channel of Go, a subscriber.
+        ("Среда выполнения JVM по умолчанию выделяет 256 МБ под стек.", 1),
+        ("В Go каналы по умолчанию имеют буфер из 0 элементов.", 1),
+        ("A Kafka consumer subscribes to a topic and reads 500 records per poll.", 1),
+        ("A Type I error rejects a true null hypothesis at alpha = 0.05.", 1),
+        ("IT-компании используют Kafka для 90% потоков событий.", 1),
+    ],
+)
+def test_facts_that_look_like_noise_keep_their_cards(text: str, cards: int) -> None:
+    assert len(generate_offline(_post(text))) == cards
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Самовнимание — это механизм взвешивания токенов по релевантности.",
+        "Одноранговая сеть — это сеть равноправных узлов без сервера.",
+    ],
+)
+def test_a_head_that_only_starts_like_a_vague_word_is_defined(sentence: str) -> None:
+    card = best_card(sentence, set())
+    assert card is not None and card.kind == "basic"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Функции высшего порядка, e.g. map и filter, принимают функцию как аргумент.",
+        "Higher-order functions, e.g. map and filter, take a function as an argument.",
+    ],
+)
+def test_an_abbreviated_example_is_an_example(sentence: str) -> None:
+    card = best_card(sentence, set())
+    assert card is None or not {"map", "filter"} & set(_answers(card.question))
+
+
+def test_one_answer_is_asked_once_even_with_a_comparison() -> None:
+    text = (
+        "Kafka — это распределённый лог сообщений, а не очередь задач.\n"
+        "Pulsar — это распределённый лог сообщений, а не очередь задач."
+    )
+    assert len(generate_offline(_post(text))) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Форматы:\n–\nIceberg\n–\nDelta Lake\n–\nHudi",
+        "Formats:\n*\nIceberg\n*\nDelta Lake\n*\nHudi",
+    ],
+)
+def test_any_bullet_alone_on_its_line_opens_an_item(text: str) -> None:
+    lists = [c for c in generate_offline(_post(text)) if "\n1. " in c.question]
+    assert len(lists) == 1 and _answers(lists[0].question) == ["Iceberg", "Delta Lake", "Hudi"]
+
+
+@pytest.mark.parametrize(
+    ("text", "quote"),
+    [
+        (
+            "По умолчанию размер сегмента равен 1 ГБ. Удаляются данные целыми сегментами.",
+            "… Удаляются данные целыми сегментами.",
+        ),
+        (
+            "Партиция хранится сегментами. Kafka хранит данные 7 дней 🔥 по умолчанию.",
+            "Партиция хранится сегментами. …",
+        ),
+    ],
+)
+def test_the_quote_marks_where_the_front_stood(text: str, quote: str) -> None:
+    (card,) = generate_offline(_post(text))
+    assert shown_quote(card) == quote
+
+
+def test_a_very_long_latin_run_is_read_in_linear_time() -> None:
+    # Not a timing: the same answer whatever the run's length, and no pathological search
+    # (a $-anchored pattern retried at every position took seconds here).
+    for n in (10, 20_000):
+        card = best_card("Ключ " + "d" * n + " действует 7 дней по умолчанию.", set())
+        assert card is not None and _answers(card.question) == ["7"]
+
+
+def test_a_raw_post_with_nul_characters_does_not_break_a_list() -> None:
+    card = best_card("Три формата: Iceberg\x00, Delta Lake и Hudi.", set())
+    assert card is None or all(
+        a in "Три формата: Iceberg\x00, Delta Lake и Hudi." for a in _answers(card.question)
+    )

@@ -170,6 +170,7 @@ def test_the_wrong_fact_set_is_met_by_the_rules_alone() -> None:
             id="flat-en-one-enumerates",
         ),
         pytest.param(["poke", "reschedule"], [["poke"], ["reschedule"]], id="flat-items"),
+        pytest.param(["0,9 и 0,999", "0.9"], [["0,9", "0.9"], ["0,999"]], id="decimal-commas"),
     ],
 )
 def test_list_items_read_flat_answers_as_accepted_answers(

@@ -27,6 +27,8 @@ from flashgen.text import (
     KEYCAP_RE,
     LATIN_TERM_RE,
     LATIN_TOKEN,
+    LIST_JOIN_RE,
+    LIST_MARKER,
     NUMBER_SPAN_RE,
     NUMBER_WORD_RE,
     PICTOGRAPH_RE,
@@ -51,8 +53,9 @@ QUOTED_RE = re.compile(r"[«\"]([^«»\"]{2,80})[»\"]")
 HEAD_RE = re.compile(r"^(?P<head>.+?)(?:\s+[—–-]\s+|:\s+)(?P<rest>.+)$")
 # Sentences about the channel itself, its readers or ads are not worth learning (C9).
 NOISE_SENTENCE_RE = re.compile(
-    r"канал|подписчик|подпис(?:ывайтесь|аться)|читающих|реклам|промокод|"
-    r"subscriber|subscribe|our channel|sponsored",
+    r"\b(?:наш\w* канал\w*|на канал\w*|в канале|канала|подпис(?:ывайтесь|итесь|аться)|"
+    r"подписчик(?:ов|ам|и)? (?:канала|на канале)|читающих|реклам\w*|промокод\w*|"
+    r"subscribe (?:to|for)|subscribers of|our channel|this channel|sponsored)\b",
     re.IGNORECASE,
 )
 # Code: brackets and assignments, keywords, or a line that is one string literal.
@@ -98,8 +101,11 @@ def _number_spans(sentence: str) -> list[_Span]:
         before = masked[: match.start()].rstrip()
         # A bare number after a capitalised Latin name is its version (LLaMA 2, ArchDays 2024).
         bare = re.fullmatch(r"\d+(?:[.,]\d+)*", match.group(0))
-        name = re.search(rf"{LATIN_TOKEN}$", before)
-        if bare and name and not name.group(0).islower() and masked[match.start() - 1] == " ":
+        # The last token only: a $-anchored search is retried at every position of a long
+        # Latin run.
+        last = before.rsplit(None, 1)[-1] if before.strip() else ""
+        name = re.fullmatch(LATIN_TOKEN, last)
+        if bare and name and not last.islower() and masked[match.start() - 1] == " ":
             continue
         spans.append(_Span(match.start(), match.end()))
     for match in NUMBER_WORD_RE.finditer(masked):
@@ -186,11 +192,12 @@ def _term_key(term: str) -> str:
     return re.sub(r"[^a-z0-9]", "", term.lower().split()[0])
 
 
-def _cloze(text: str, spans: list[_Span], first: int = 1) -> str:
+def _cloze(text: str, spans: list[_Span], *, together: bool = False) -> str:
+    """`text` with each span a deletion, c1, c2… in order; all c1 when asked `together`."""
     out, pos = [], 0
-    for number, span in enumerate(sorted(spans, key=lambda s: s.start), start=first):
+    for number, span in enumerate(sorted(spans, key=lambda s: s.start), start=1):
         out.append(text[pos : span.start])
-        out.append(f"{{{{c{number}::{text[span.start : span.end]}}}}}")
+        out.append(f"{{{{c{1 if together else number}::{text[span.start : span.end]}}}}}")
         pos = span.end
     out.append(text[pos:])
     return "".join(out)
@@ -261,9 +268,9 @@ def _statement(sentence: str) -> bool:
     # A question asks, and a line ending in a colon announces what follows: neither states.
     if sentence.rstrip().endswith(("?", ":")) or _words(sentence) < MIN_WORDS:
         return False
-    # " | " joins a link preview's title to its site name: a heading, not a statement.
     if not _fits_a_field(sentence):
         return False  # a template (Helm, Jinja): no card can hold it, the braces mark clozes
+    # " | " joins a link preview's title to its site name: a heading, not a statement.
     return not (NOISE_SENTENCE_RE.search(sentence) or _is_code(sentence) or " | " in sentence)
 
 
@@ -305,14 +312,17 @@ def inline_list_cloze(sentence: str) -> str | None:
 
 # --- what a post is made of --------------------------------------------------------------
 
-# A list item's marker: «1.», «1)», «(1)», a keycap digit, or a bullet (an emoji such as
-# ✅ 👉, or a typographic one: • – - *). Items of one list share their kind of marker.
-_BULLET_RE = re.compile(
-    r"^\s*(?:(?P<n>\d{1,2})[.)]|\((?P<p>\d{1,2})\)|(?P<k>\d)\ufe0f?\u20e3"
-    rf"|(?P<b>{PICTOGRAPH_RE.pattern}|[•·▪▫◦‣∙*+\-–—➖➤►→✓✔]\ufe0f?))\s*(?P<item>\S.*)$"
+# A list item: its marker (text.LIST_MARKER), then the item. Items of one list share
+# their kind of marker.
+_BULLET_RE = re.compile(rf"^\s*{LIST_MARKER}\s*(?P<item>\S.*)$")
+# A marker alone on its line, the item on the next (as some apps copy a list).
+_MARKER_ONLY_RE = re.compile(rf"^\s*{LIST_MARKER}\s*$")
+# A line that is only a site's name, as a link preview shows it under or over its title:
+# a web domain, not a file or a module (README.md, torch.nn, Node.js).
+_DOMAIN_RE = re.compile(
+    r"^(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|ru|org|net|io|dev|ai|me|tech|app|co|"
+    r"info|site|pro|blog|so|page|tv|su|рф|uk|de|fr|edu|gov)(?:/\S*)?$"
 )
-# A line that is only a site's name, as a link preview shows it under or over its title.
-_DOMAIN_RE = re.compile(r"^(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,12}(?:/\S*)?$", re.IGNORECASE)
 MAX_PREVIEW_WORDS = 25
 MAX_TITLE_WORDS = 15
 MAX_LIST_ITEMS = 10
@@ -329,13 +339,16 @@ CHARS_PER_CARD = 200
 _NOT_A_FACT = {
     # First person singular: the author's life, taste or plans («Вчера я…», "I prefer").
     "first person": r"(?<![\w-])(?:я|мне|меня|мной|мой|моя|моё|мое|мои|моих|моим|"
-    r"i|me|my|mine|i'm|i've|i'd)(?![\w-])",
+    r"me|my|mine|i'm|i've|i'd|i'll)(?![\w-])|"
+    # "I" as a pronoun, with its verb: not "Type I error", "I/O", "i.e.".
+    r"(?<![\w-])i\s+(?:am|was|have|had|think|use|used|prefer|built|set|usually|like|wrote|"
+    r"found|do|did|will|would|can|could|tried|ran|spent|saw|learned)\b",
     # Talks, webinars, their dates and times («14 декабря в 19:00», "on Thursday at 6pm").
     # Not «докладчик сказал…»: a talk retold can state a fact; its invitation does not.
-    "announcement": r"\b\d{1,2}:\d{2}\b|вебинар|митап|\bэфир|трансляц|регистрац|"
-    r"выступаю|выступлю|проведу|приходите|webinar|meetup|livestream|register|join us|"
-    r"понедельник|вторник|\bсред[ау]\b|четверг|пятниц|суббот|воскресень|"
-    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday",
+    "announcement": r"\b\d{1,2}:\d{2}\b|вебинар|митап|\bэфир\w*\b|регистрируйтесь|"
+    r"выступаю|выступлю|проведу|приходите|webinar|meetup|livestream|register now|"
+    r"sign up|join us|в понедельник|во вторник|в среду|в четверг|в пятницу|в субботу|"
+    r"в воскресенье|on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)",
     # A story or a teaser: «вчера», «на днях», «в следующем посте», "next week".
     "anecdote": r"\b(?:вчера|сегодня|на днях|недавно|завтра|yesterday|today|tomorrow|"
     r"last week|next week|on monday)\b|следующ\w+ пост|next post",
@@ -345,7 +358,8 @@ _NOT_A_FACT = {
     # Greetings and calls to act: subscribe, save, share, comment, like.
     "call to act": r"^(?:всем\s+)?привет|^друзья\b|^коллеги\b|^hi\b|^hello\b|^hey\b|"
     r"сохраняйте|пересылайте|ставьте|делитесь|пишите в комм|в комментари|"
-    r"ссылка в (?:первом )?комм|like and share|in the comments|link in|don't forget to",
+    r"ссылка в (?:первом )?комм|like and share|in the comments|\blink in (?:the )?(?:bio|"
+    r"comments|description)|don't forget to",
 }
 # One pattern, a named group per reason, so a sentence is scanned once; matched against
 # the lower-cased sentence, as ignoring case costs a scan of Cyrillic several times over.
@@ -358,7 +372,7 @@ _NOT_A_FACT_RE = re.compile(
 _PRONOUN_SUBJECT_RE = re.compile(
     r"^(?:(?:и|а|но|однако|зато|and|but|so|yet)\s+)?(?:у\s+)?"
     r"(?:это|он|она|оно|они|него|неё|нее|них|их|его|там|тут|здесь|"
-    r"it|its|this|that|they|their|these|those)\b"
+    r"(?-i:[Ii]ts?|[Tt]his|[Tt]hat|[Tt]hey|[Tt]heir|[Tt]hese|[Tt]hose))(?![\w-])"
     # «Там, где нужна классификация, …» and «Это — …» name their subject after all.
     r"(?!,?\s+(?:где|когда|—|-|–)|\s+is\s+(?:a|an|the)\b)",
     re.IGNORECASE,
@@ -371,9 +385,10 @@ _COMPARISON_RE = re.compile(
 )
 # «Ещё одно важное отличие — это…», "The main idea is…": no term is defined there.
 _VAGUE_HEAD_RE = re.compile(
-    r"^(?:ещё|еще|одн\w*|главн\w*|важн\w*|основн\w*|сам\w+|друг\w+|плюс|минус|"
-    r"проблема|идея|суть|кажд\w+|любой|люб\w+|все|всё|another|one|each|every|any|all|"
-    r"the (?:main|key|most|first|second|other)|main|key|this|that|it)\b",
+    r"^(?:ещё|еще|одн(?:о|а|им|ой|ом)|главн(?:ое|ая|ый|ые)|важн(?:ое|ая|ый|ые)|"
+    r"основн(?:ое|ая|ой|ые)|сам(?:ое|ая|ый|ые)|друг(?:ое|ая|ой|ие)|плюс|минус|проблема|"
+    r"идея|суть|кажд(?:ый|ая|ое)|любой|любая|любое|все|всё|another|one|each|every|any|all|"
+    r"the (?:main|key|most|first|second|other)|main|key|(?-i:[Tt]his|[Tt]hat|[Ii]t))(?![\w-])",
     re.IGNORECASE,
 )
 _DEFAULT_RE = re.compile(r"по умолчанию|дефолт|\bdefaults?\b|by default", re.IGNORECASE)
@@ -479,7 +494,7 @@ def _item_name(item: str) -> str | None:
 def ordered_list_cloze(intro: str | None, items: list[str]) -> str | None:
     """One cloze over a list: a line per item, numbered, the item's name deleted (c1, c2…);
     None when an item is a sentence rather than a named thing, or the list is too long."""
-    if len(items) > MAX_LIST_ITEMS:
+    if len(items) > MAX_LIST_ITEMS or not all(map(_fits_a_field, [intro or "", *items])):
         return None
     out = [without_pictographs(intro)] if intro else []
     for number, item in enumerate(items, start=1):
@@ -493,14 +508,20 @@ def ordered_list_cloze(intro: str | None, items: list[str]) -> str | None:
 
 
 _COLON_LIST_RE = re.compile(r"^(?P<intro>[^:]{3,}):\s+(?P<items>[^:]+?)[.;]?$")
-_LIST_JOIN_RE = re.compile(r",\s+(?:и\s+|а также\s+|and\s+|or\s+|или\s+)?|\s+(?:и|and|or|или)\s+")
 
 
 _GLOSS_RE = re.compile(r"\s*\([^()]*\)")
 
 
-def _protect_commas(match: re.Match[str]) -> str:
-    return match.group(0).replace(",", "\x00")
+def _outside_glosses(pattern: re.Pattern[str], text: str) -> list[str]:
+    """`text` split where `pattern` matches outside parentheses."""
+    glosses = [m.span() for m in _GLOSS_RE.finditer(text)]
+    parts, start = [], 0
+    for cut in pattern.finditer(text):
+        if not any(a <= cut.start() < b for a, b in glosses):
+            parts.append(text[start : cut.start()])
+            start = cut.end()
+    return [*parts, text[start:]]
 
 
 def colon_list_cloze(sentence: str) -> str | None:
@@ -511,11 +532,9 @@ def colon_list_cloze(sentence: str) -> str | None:
         return None
     # «CHYT (ClickHouse over YT), SPYT (Spark over YT)»: a gloss goes with its item, and
     # does not count against its length; a comma inside one does not split the list.
-    items = [
-        item for item in _LIST_JOIN_RE.split(_GLOSS_RE.sub(_protect_commas, match.group("items")))
-    ]
+    items = _outside_glosses(LIST_JOIN_RE, match.group("items"))
     # "the parser, the rewriter": an article is no part of a name.
-    items = [re.sub(r"^(?:the|a|an)\s+", "", item.replace("\x00", ",")) for item in items]
+    items = [re.sub(r"^(?:the|a|an)\s+", "", item) for item in items]
     # A list is announced by a count («три части:») or is one of names (YQL, CHYT):
     # «вызывает мысль: ууух, понаписал-то!» lists nothing.
     intro = match.group("intro")
@@ -715,7 +734,7 @@ def term_card(
     best = max(terms, key=lambda t: (_term_score(sentence, t), t.start))
     score = _term_score(sentence, best)
     if best in pairs:
-        return _Choice(score + bonus, "cloze", _cloze_one(sentence, [pairs[best], best]))
+        return _Choice(score + bonus, "cloze", _cloze(sentence, [pairs[best], best], together=True))
     return _Choice(score + bonus, "cloze", hide_repeats(_cloze(sentence, [best])))
 
 
@@ -746,19 +765,10 @@ _CONTRAST_RE = re.compile(
 )
 
 
-def _cloze_one(text: str, spans: list[_Span]) -> str:
-    """A cloze with every span under c1: one card that asks them together."""
-    out, pos = [], 0
-    for span in sorted(spans, key=lambda s: s.start):
-        out += [text[pos : span.start], f"{{{{c1::{text[span.start : span.end]}}}}}"]
-        pos = span.end
-    return "".join([*out, text[pos:]])
-
-
 # What opens an example: the names after it are one choice of several.
 _EXAMPLE_BEFORE_RE = re.compile(
-    r"\b(?:например|вроде|такие как|таких как|такими как|к примеру|в т\.ч\.|e\.g\.|"
-    r"for example|for instance|such as|like)\b",
+    r"(?<!\w)(?:например|вроде|такие как|таких как|такими как|к примеру|в т\.ч\.|e\.g\.|"
+    r"for example|for instance|such as|like)(?!\w)",
     re.IGNORECASE,
 )
 
@@ -789,11 +799,6 @@ _PLACE_BEFORE_RE = re.compile(r"(?:\b(?:на|on|at)\s+)$", re.IGNORECASE)
 
 
 # --- the post as a whole -------------------------------------------------------------------
-
-
-_MARKER_ONLY_RE = re.compile(
-    rf"^\s*(?:\d{{1,2}}[.)]|\(\d{{1,2}}\)|\d\ufe0f?\u20e3|{PICTOGRAPH_RE.pattern}|[•▪▫◦‣∙])\s*$"
-)
 
 
 def _joined_markers(lines: list[str]) -> list[str]:
@@ -851,7 +856,7 @@ def _title(lines: list[str]) -> str | None:
 
 
 # A capitalised Latin word: in an English heading, a name wherever it is not the first.
-_CAPITALISED_RE = re.compile(r"(?<![\w.-])[A-Z][A-Za-z0-9_]*(?:[-+.'][A-Za-z0-9_]+)*")
+_CAPITALISED_RE = re.compile(rf"(?<![\w.-])(?=[A-Z]){LATIN_TOKEN}")
 
 
 def _subject(title: str | None, sentences: list[str]) -> str | None:
@@ -884,6 +889,16 @@ def _subject(title: str | None, sentences: list[str]) -> str | None:
         if counts[key] >= max(3, len(sentences) * 0.4):
             return names[key]
     return None
+
+
+def _without_pictographs_kept_marks(cloze: str) -> str:
+    """A front without emoji and keycaps («Kafka хранит 🔥 7 дней» reads «Kafka хранит 7
+    дней»); its deletions, which hold none, are untouched."""
+    return (
+        without_pictographs(cloze)
+        if PICTOGRAPH_RE.search(cloze) or KEYCAP_RE.search(cloze)
+        else cloze
+    )
 
 
 def _prefixed(question: str, subject: str | None, answers: tuple[str, ...] = ()) -> str:
@@ -958,7 +973,7 @@ class _Candidate:
 
 
 def card_budget(text: str) -> int:
-    """How many cards a post is worth: about one per CHARS_PER_CARD characters, at least 3
+    """How many cards a post is worth: about one per CHARS_PER_CARD characters, at least 5
     (C9: a post states a handful of facts worth learning; the rest is its setting)."""
     return max(5, round(len(text) / CHARS_PER_CARD))
 
@@ -990,7 +1005,8 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
         quote = "\n".join([block.intro or "", *lines[block.first : block.end]]).strip()
         answers = tuple(answer for _, answer in cloze_deletions(question))
         order = start * 10_000
-        candidates.append(_Candidate(order, _Choice(3.5, "cloze", question), quote, answers))
+        choice = _Choice(3.5, "cloze", question, fact="list")
+        candidates.append(_Candidate(order, choice, quote, answers))
         list_answers.update(answers)
         if block.intro:
             intros.add(block.intro)
@@ -1002,7 +1018,8 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
         if URL_RE.fullmatch(line.strip()):
             continue
         item = _item(line)
-        body = without_pictographs(item.text) if item else line.strip()
+        # Verbatim, so the Quote is the post's own text; the front drops pictographs later.
+        body = item.text if item else line.strip()
         sentences = _sentences(body)
         for i, sentence in enumerate(sentences):
             if sentence in intros:
@@ -1039,7 +1056,7 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
                 if choice.kind == "basic"
                 else tuple(answer for _, answer in cloze_deletions(choice.question))
             )
-            question = _prefixed(choice.question, subject, answers)
+            question = _prefixed(_without_pictographs_kept_marks(choice.question), subject, answers)
             card = _Choice(choice.score, choice.kind, question, choice.answer, choice.fact)
             order = number * 10_000 + index * 10 + k  # the post's order: line, sentence
             candidates.append(_Candidate(order, card, context, answers))
@@ -1053,7 +1070,7 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
         if len(chosen) >= budget or candidate.choice.score < MIN_SCORE:
             break
         keys = {normalize(a) for a in candidate.answers}
-        if keys & asked and candidate.choice.score < 3.5:
+        if keys & asked and candidate.choice.fact != "list":
             continue
         asked |= keys
         chosen.append(candidate)
