@@ -15,6 +15,7 @@ from flashgen.evaluate import EvalReport, format_report
 from flashgen.group import DEFAULT_MAX_TOPICS, ROOT_DECK
 from flashgen.models import BuildResult, Card, InputFormat, Post, ReadOptions, Verification
 from flashgen.pipeline import CheckReport, build, check_file, evaluate_inputs, preview_request
+from flashgen.review import ReviewServer, serve
 from flashgen.settings import CheckConfig, GeneratorConfig, Settings, Topic
 from flashgen.sources import read_posts
 
@@ -35,6 +36,7 @@ __all__ = [
     "OpenAIClient",
     "Post",
     "ReadOptions",
+    "ReviewServer",
     "Settings",
     "Topic",
     "Verification",
@@ -46,5 +48,6 @@ __all__ = [
     "preload",
     "preview_request",
     "read_posts",
+    "serve",
 ]
 __version__ = "0.1.0"

@@ -6,6 +6,7 @@ import gc
 import json
 import sys
 import unicodedata
+import webbrowser
 from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
@@ -22,6 +23,7 @@ from flashgen import (
     InputFormat,
     Post,
     ReadOptions,
+    ReviewServer,
     Settings,
     Verification,
     __version__,
@@ -32,6 +34,7 @@ from flashgen import (
     preload,
     preview_request,
     read_posts,
+    serve,
 )
 from flashgen import build as run_build
 
@@ -272,16 +275,21 @@ def posts(inputs: Sequence[str], as_json: bool, read: ReadOptions) -> None:
         click.echo(_posts_table(found))
 
 
+def _out_option(help_text: str, path_type: type = str) -> Callable[[F], F]:
+    """--out DIR, the build folder: where build writes and review reads."""
+    return click.option(
+        "--out",
+        "out_dir",
+        default="decks",
+        show_default=True,
+        type=click.Path(file_okay=False, path_type=path_type),
+        help=help_text,
+    )
+
+
 @main.command()
 @inputs_argument
-@click.option(
-    "--out",
-    "out_dir",
-    default="decks",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=str),
-    help="Folder to write flashgen.apkg into.",
-)
+@_out_option("Folder to write flashgen.apkg into.")
 @click.option(
     "--timestamp",
     type=int,
@@ -354,6 +362,40 @@ def build(
     if result.generation.failures:
         # What was made is written; the exit status says it is not all there.
         sys.exit(EXIT_POSTS_FAILED)
+
+
+@main.command()
+@_out_option("The folder a build wrote (its flashgen.review.json).", Path)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port on 127.0.0.1; 0 picks a free one.",
+)
+@click.option("--no-open", is_flag=True, help="Print the address only; do not open a browser.")
+@_errors_as_one_line
+def review(out_dir: Path, port: int, no_open: bool) -> None:
+    """Review the last build's cards in the browser: accept, reject or edit them.
+
+    Decisions are kept in the build's ledger and applied by every later build. The page
+    is served from 127.0.0.1 only, to whoever holds the address's token.
+    """
+
+    def ready(server: ReviewServer) -> None:
+        click.echo(server.url)  # the first line: scripts read the address from it
+        click.echo("Serving until Ctrl+C.", err=True)
+        if not no_open:
+            webbrowser.open(server.url)
+
+    try:
+        serve(out_dir, port, ready=ready)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot serve on 127.0.0.1:{port} ({exc.strerror or exc})"
+        ) from exc
+    except KeyboardInterrupt:
+        click.echo("Stopped; every decision is in the ledger.", err=True)
 
 
 @main.command()

@@ -75,6 +75,18 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """A reviewer's decision on one card: accept, reject, or edit with the user's text
+    (None where the user kept the card's own)."""
+
+    decision: str  # "accept" | "reject" | "edit"
+    question: str | None = None
+    answer: str | None = None
+    extra: str | None = None
+    decided: int = 0  # when, in seconds
+
+
+@dataclass(frozen=True)
 class Issue:
     """What a build stamps on a card's note: its GUID and its modification time."""
 
@@ -350,6 +362,11 @@ class Ledger(SQLiteFile):
         # The posts cards were issued for, to recognise one whose id an edit changed.
         "CREATE TABLE IF NOT EXISTS posts ("
         " post_id TEXT PRIMARY KEY, channel TEXT NOT NULL, source TEXT, text TEXT NOT NULL)",
+        # What the user decided in `flashgen review`, by GUID: a card's identity outlives
+        # its wording, so a decision holds whatever the model writes next time.
+        "CREATE TABLE IF NOT EXISTS decisions ("
+        " guid TEXT PRIMARY KEY, decision TEXT NOT NULL, question TEXT, answer TEXT,"
+        " extra TEXT, decided INTEGER NOT NULL)",
     )
 
     def __init__(self, path: str | Path) -> None:
@@ -418,6 +435,28 @@ class Ledger(SQLiteFile):
         for new_id, old_id in sorted(self._edits.items()):
             out += [dataclasses.replace(e, post_id=new_id) for e in self.entries([old_id])]
         return out
+
+    def decisions(self) -> dict[str, Decision]:
+        """Every decision the user made in a review, by GUID."""
+        rows = self._query(
+            "SELECT guid, decision, question, answer, extra, decided FROM decisions ORDER BY guid"
+        )
+        return {row[0]: Decision(*row[1:]) for row in rows}
+
+    def decide(self, guid: str, decision: Decision) -> None:
+        """Record one decision at once; «accept» keeps the card as generated."""
+        try:
+            with self._db:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO decisions (guid, decision, question, answer, extra,"
+                    " decided) VALUES (?, ?, ?, ?, ?, ?)",
+                    (guid, *dataclasses.astuple(decision)),
+                )
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot write the ledger ({exc})") from exc
+
+    def issued(self, guid: str) -> bool:
+        return bool(self._query("SELECT 1 FROM issued WHERE guid = ?", (guid,)))
 
     def remember(self, entries: Iterable[Entry], posts: Iterable[Post] = ()) -> None:
         """Record the cards a written package holds and their posts, in one transaction."""

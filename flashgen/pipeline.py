@@ -57,6 +57,7 @@ from flashgen.models import (
     Verification,
     anki_cards,
 )
+from flashgen.review import DATA_NAME, PAGE_NAME, apply_decisions, review_data, write_review
 from flashgen.settings import DEFAULT_CACHE, OFFLINE_NOTICE, CheckConfig, GeneratorConfig, Topic
 from flashgen.sources import read_posts
 
@@ -303,18 +304,44 @@ def build(
         ]
         # A post that got no answer made no cards this time; its cards are not stale.
         generated = set(posts) - set(result.generation.failures)
-        plan = reconcile(notes, book.earlier(posts) if book else (), stamp, generated)
+        issued = book.earlier(posts) if book else []
+        plan = reconcile(notes, issued, stamp, generated)
+        # The reviewer's decisions (flashgen review), by GUID: applied from the ledger,
+        # with no request to the model.
+        decided = apply_decisions(
+            cards, plan, book.decisions() if book else {}, posts, issued, stamp
+        )
+        if decided.rejected or decided.edited:
+            notices.append(
+                f"your review: {len(decided.rejected)} cards rejected, {decided.edited} edited"
+            )
+        cards = decided.cards
+        decks = group_by_topic(cards, root)
         if split:
-            paths = export_split(decks, posts, out, root=root, timestamp=stamp, issues=plan.issues)
+            paths = export_split(
+                decks, posts, out, root=root, timestamp=stamp, issues=decided.issues
+            )
         else:
             paths = [
                 export_decks(
-                    decks, posts, out / PACKAGE_NAME, root=root, timestamp=stamp, issues=plan.issues
+                    decks,
+                    posts,
+                    out / PACKAGE_NAME,
+                    root=root,
+                    timestamp=stamp,
+                    issues=decided.issues,
                 )
             ]
         # Written every build, so they never describe an older build.
-        rejected_path = write_report(result.rejected, out / REPORT_NAME)
+        by_you = [rejection for rejection, _ in decided.rejected]
+        rejected_path = write_report([*by_you, *result.rejected], out / REPORT_NAME)
         stale_path = write_stale(plan.stale, out / STALE_NAME)
+        data = review_data(
+            decided, result.rejected, plan.stale, result.generation.failures, posts, decks,
+            ledger=str(Path(ledger_path).resolve()) if ledger_path is not None else None,
+            built=stamp,
+        )  # fmt: skip
+        write_review(out, data)
         # Remembered only once everything is written, so a failed write changes no dates.
         if book is not None:
             book.remember(plan.entries, posts.values())
@@ -346,7 +373,9 @@ def build(
         )
         if key is not None:
             # Under the lock, so the files it describes are this build's.
-            memo.remember(out, key, built, state, cached=cache is not None)
+            # The review page too: a build that finds it gone writes it again.
+            pages = [out / PAGE_NAME, out / DATA_NAME]
+            memo.remember(out, key, built, [*state, *pages], cached=cache is not None)
     return built
 
 

@@ -18,14 +18,14 @@ EXAMPLES = REPO / "examples"
 
 # Tiers: `pytest -m unit` runs in seconds; http tests talk to a real local server, anki
 # tests import into a real Anki collection, llama tests build against llama.cpp.
-TIERS = ("unit", "http", "anki", "llama")
+TIERS = ("unit", "http", "anki", "llama", "browser")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test with its tier, from what it uses: a test that builds against the
     fake server or imports into Anki says so by its fixtures or by the names it calls."""
     for item in items:
-        if item.get_closest_marker("llama"):
+        if item.get_closest_marker("llama") or item.get_closest_marker("browser"):
             continue
         function = getattr(item, "function", None)
         names = set(getattr(getattr(function, "__code__", None), "co_names", ()))

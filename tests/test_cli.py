@@ -129,7 +129,13 @@ def test_failed_build_keeps_the_existing_deck(tmp_path: Path, posts_file: Path) 
     )
     assert code != 0 and "missing.txt" in err
     assert (out_dir / "flashgen.apkg").read_bytes() == before
-    kept = [".flashgen-build.json", "flashgen.apkg", "flashgen.rejected.jsonl"]
+    kept = [
+        ".flashgen-build.json",
+        "flashgen.apkg",
+        "flashgen.html",
+        "flashgen.rejected.jsonl",
+        "flashgen.review.json",
+    ]
     assert sorted(p.name for p in out_dir.iterdir()) == kept  # and no temporary
 
 
