@@ -15,7 +15,7 @@ from flashgen.evaluate import EvalReport, format_report
 from flashgen.group import DEFAULT_MAX_TOPICS, ROOT_DECK
 from flashgen.models import BuildResult, Card, InputFormat, Post, ReadOptions, Verification
 from flashgen.pipeline import CheckReport, build, check_file, evaluate_inputs, preview_request
-from flashgen.review import ReviewServer, serve
+from flashgen.review import ReviewServer, redirect_page, serve
 from flashgen.settings import CheckConfig, GeneratorConfig, Settings, Topic
 from flashgen.sources import read_posts
 
@@ -48,6 +48,7 @@ __all__ = [
     "preload",
     "preview_request",
     "read_posts",
+    "redirect_page",
     "serve",
 ]
 __version__ = "0.1.0"

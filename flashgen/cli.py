@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import json
+import shutil
 import sys
+import tempfile
 import unicodedata
 import webbrowser
 from collections.abc import Callable, Sequence
@@ -34,6 +36,7 @@ from flashgen import (
     preload,
     preview_request,
     read_posts,
+    redirect_page,
     serve,
 )
 from flashgen import build as run_build
@@ -382,11 +385,18 @@ def review(out_dir: Path, port: int, no_open: bool) -> None:
     is served from 127.0.0.1 only, to whoever holds the address's token.
     """
 
+    opener = Path(tempfile.mkdtemp(prefix="flashgen-review-"))
+
     def ready(server: ReviewServer) -> None:
         click.echo(server.url)  # the first line: scripts read the address from it
         click.echo("Serving until Ctrl+C.", err=True)
         if not no_open:
-            webbrowser.open(server.url)
+            # The browser is sent to a file of this user's that redirects, so the token
+            # is never in a command line other users can read.
+            page = opener / "open.html"
+            page.touch(mode=0o600)
+            page.write_text(redirect_page(server.url), encoding="utf-8")
+            webbrowser.open(page.as_uri())
 
     try:
         serve(out_dir, port, ready=ready)
@@ -396,6 +406,8 @@ def review(out_dir: Path, port: int, no_open: bool) -> None:
         ) from exc
     except KeyboardInterrupt:
         click.echo("Stopped; every decision is in the ledger.", err=True)
+    finally:
+        shutil.rmtree(opener, ignore_errors=True)
 
 
 @main.command()

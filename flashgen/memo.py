@@ -145,6 +145,7 @@ _SETTLED_NOTICES = (
     "topic labels merged by the model into",
     "long posts sent in sections",
     "offline cards (max_offline_cards",
+    "your review:",
 )
 
 

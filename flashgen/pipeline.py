@@ -311,6 +311,7 @@ def build(
         decided = apply_decisions(
             cards, plan, book.decisions() if book else {}, posts, issued, stamp
         )
+        notices += decided.notices
         if decided.rejected or decided.edited:
             notices.append(
                 f"your review: {len(decided.rejected)} cards rejected, {decided.edited} edited"

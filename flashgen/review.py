@@ -14,6 +14,7 @@ turns into text nodes: nothing a post holds is ever parsed as HTML.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hmac
 import html
@@ -33,7 +34,7 @@ from urllib.parse import unquote
 from pydantic import ValidationError
 
 from flashgen.check import Rejection
-from flashgen.errors import ExportError, InputError
+from flashgen.errors import ExportError, FlashgenError, InputError
 from flashgen.export import note_digest, shown_quote
 from flashgen.files import atomic_file
 from flashgen.ledger import Decision, Entry, Issue, Ledger, Reconciled, StaleCard
@@ -59,6 +60,9 @@ class Decided:
     rejected: list[tuple[Rejection, str]]  # rejected by the reviewer, with their GUIDs
     edited: int
     decisions: dict[str, str]  # GUID → decision, for the page
+    # GUID → the card as generated, for an edited one: the page shows both.
+    originals: dict[str, Card] = dataclasses.field(default_factory=dict)
+    notices: list[str] = dataclasses.field(default_factory=list)
 
 
 def apply_decisions(
@@ -79,6 +83,8 @@ def apply_decisions(
     before = {entry.guid: entry for entry in earlier}
     entries = {entry.guid: index for index, entry in enumerate(plan.entries)}
     out = Decided(cards=[], issues={}, rejected=[], edited=0, decisions={})
+    # An edit must not make a card the same as another: two notes would share a GUID.
+    taken = set(cards)
     for card in cards:
         issue = plan.issues[card]
         decision = decisions.get(issue.guid)
@@ -92,6 +98,16 @@ def apply_decisions(
             out.rejected.append((Rejection(card=card, reasons=(BY_YOU,)), issue.guid))
             continue
         edited = edited_card(card, decision)
+        if edited != card and edited in taken:
+            out.notices.append(
+                f"your edit of card {issue.guid} would make it another card of the build, "
+                "so it keeps the generated text"
+            )
+            out.cards.append(card)
+            out.issues[card] = issue
+            continue
+        taken.add(edited)
+        out.originals[issue.guid] = card
         digest = note_digest(edited, posts.get(card.post_id))
         last = before.get(issue.guid)
         if last is not None and last.digest == digest:
@@ -142,9 +158,18 @@ def review_data(
     cards: list[dict[str, Any]] = []
     for card in decided.cards:
         guid = decided.issues[card].guid
-        entry = _card_entry(card, posts, status="exported", guid=guid)
+        # An edited card is listed as generated, the user's text beside it, so that
+        # accepting it again shows what the next build will export.
+        original = decided.originals.get(guid, card)
+        entry = _card_entry(original, posts, status="exported", guid=guid)
         entry["deck"] = deck_of.get(id(card), "")
         entry["decision"] = decided.decisions.get(guid)
+        if original is not card:
+            entry["edited"] = {
+                "question": card.question,
+                "answer": None if card.kind == "cloze" else card.answer,
+                "extra": card.answer if card.kind == "cloze" else None,
+            }
         cards.append(entry)
     for rejection, guid in decided.rejected:
         # Its GUID stays on the page, so the rejection can be undone.
@@ -229,7 +254,9 @@ def safe_web_link(url: str | None) -> str | None:
 def page_html(data: Mapping[str, Any]) -> str:
     """The page, with `data` embedded as JSON that no text inside can close early."""
     template = resources.files("flashgen").joinpath("review.html").read_text(encoding="utf-8")
-    payload = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    # The ledger's path is the server's business, not the page's (which may be shared).
+    shown = {key: value for key, value in data.items() if key != "ledger"}
+    payload = json.dumps(shown, ensure_ascii=False, sort_keys=True)
     # Inside <script type="application/json"> only "</" could end the element; escaping
     # <, > and & as JSON escapes keeps the data the same and the element whole.
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -269,11 +296,29 @@ class ReviewServer(ThreadingHTTPServer):
 
     def __init__(self, out: Path, port: int = 0, token: str | None = None) -> None:
         self.out = out
-        self.data = load_review(out)
-        if not self.data.get("ledger"):
+        self._data = load_review(out)
+        self._seen = self._stamp()
+        if not self._data.get("ledger"):
             raise InputError(out, "its build kept no ledger, so decisions have nowhere to go")
         self.token = token or secrets.token_urlsafe(24)
         super().__init__(("127.0.0.1", port), _Handler)
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            info = (self.out / DATA_NAME).stat()
+        except OSError:
+            return None
+        return info.st_mtime_ns, info.st_size
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The last build's review data: a build made while serving is served next."""
+        stamp = self._stamp()
+        if stamp is not None and stamp != self._seen:
+            # Half written by a build right now: the last one read stands.
+            with contextlib.suppress(InputError):
+                self._data, self._seen = load_review(self.out), stamp
+        return self._data
 
     @property
     def url(self) -> str:
@@ -281,18 +326,22 @@ class ReviewServer(ThreadingHTTPServer):
 
     def cards(self) -> dict[str, Any]:
         """The build's cards with the decisions recorded since."""
-        with Ledger(self.data["ledger"]) as book:
-            decisions = book.decisions()
         data = json.loads(json.dumps(self.data))
+        with Ledger(data["ledger"]) as book:
+            decisions = book.decisions()
         for card in data["cards"]:
             decision = decisions.get(card.get("guid") or "")
             if decision is not None:
                 card["decision"] = decision.decision
-                card["edited"] = {
-                    "question": decision.question,
-                    "answer": decision.answer,
-                    "extra": decision.extra,
-                }
+                card["edited"] = (
+                    {
+                        "question": decision.question,
+                        "answer": decision.answer,
+                        "extra": decision.extra,
+                    }
+                    if decision.decision == "edit"
+                    else None
+                )
         return data
 
     def decide(self, guid: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -346,6 +395,7 @@ def _as_card(entry: Mapping[str, Any]) -> Card:
 class _Handler(BaseHTTPRequestHandler):
     server: ReviewServer
     server_version = "flashgen-review"
+    timeout = 10  # a client that sends less than it announced is dropped, not waited on
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the terminal shows the URL, not a line per request
@@ -388,6 +438,20 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(status, {"error": message})
 
     def do_GET(self) -> None:
+        self._guarded(self._get)
+
+    def do_POST(self) -> None:
+        self._guarded(self._post)
+
+    def _guarded(self, handle: Callable[[], None]) -> None:
+        """The answer to a request the ledger cannot take now is 503, not a dropped
+        connection and a traceback on the terminal."""
+        try:
+            handle()
+        except FlashgenError as exc:
+            self._error(HTTPStatus.SERVICE_UNAVAILABLE, str(exc))
+
+    def _get(self) -> None:
         if not self._local():
             return self._error(HTTPStatus.FORBIDDEN, "requests come from this machine's page only")
         path, _, query = self.path.partition("?")
@@ -407,7 +471,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(HTTPStatus.OK, self.server.cards())
         return self._error(HTTPStatus.NOT_FOUND, "no such page")
 
-    def do_POST(self) -> None:
+    def _post(self) -> None:
         if not self._local():
             return self._error(HTTPStatus.FORBIDDEN, "requests come from this machine's page only")
         if not self._authorised():
@@ -418,7 +482,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(HTTPStatus.NOT_FOUND, "no such card")
         if not self.headers.get("Content-Type", "").startswith("application/json"):
             return self._error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send JSON")
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            return self._error(HTTPStatus.BAD_REQUEST, "Content-Length is not a length")
         if length > MAX_BODY:
             return self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "a decision is short")
         try:
@@ -429,8 +498,17 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(HTTPStatus.OK, self.server.decide(guid, body))
         except KeyError:
             return self._error(HTTPStatus.NOT_FOUND, "no card of the last build has that GUID")
-        except (ValueError, UnicodeDecodeError) as exc:
-            return self._error(HTTPStatus.BAD_REQUEST, str(exc))
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            return self._error(HTTPStatus.BAD_REQUEST, str(exc) or "not a decision")
+
+
+def redirect_page(url: str) -> str:
+    """A page that sends the browser on to `url` (the review's address with its token)."""
+    target = html.escape(url, quote=True)
+    return (
+        f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url={target}">'
+        f'<title>flashgen review</title><a href="{target}">flashgen review</a>'
+    )
 
 
 def serve(

@@ -18,6 +18,9 @@ _QUOTE_PAIRS = tuple((chr(code), str(to)) for code, to in _QUOTES.items())
 # Control characters a reader never keeps: Anki takes \x1f for its field separator, and
 # the rest are nobody's text. Tab and newline stay; the breaks among them become newlines.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+# Half of a UTF-16 pair with no other half (JSON may spell one, "\\ud800"): no encoding
+# can write it, so it would fail the first hash or file write of the text.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _BREAKS = frozenset("\x0b\x0c\x1c\x1d\x1e\u2028\u2029")
 # The links a card may carry: the web's and Telegram's. javascript:, data: and the like
 # from a post or a front matter never become one.
@@ -25,11 +28,14 @@ _LINK_SCHEMES = ("http://", "https://", "tg://")
 
 
 def readable(text: str) -> str:
-    """Text with every line end, form feed and vertical tab as `\\n`, other controls dropped."""
+    """Text with every line end, form feed and vertical tab as `\\n`, other controls dropped,
+    a lone surrogate as U+FFFD."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if _CONTROL_RE.search(text):
         text = _CONTROL_RE.sub(lambda m: "\n" if m.group() in _BREAKS else "", text)
+    if _SURROGATE_RE.search(text):
+        text = _SURROGATE_RE.sub("\ufffd", text)
     return text
 
 

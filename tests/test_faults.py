@@ -470,3 +470,18 @@ def test_offline_builds_report_progress_too(tmp_path: Path) -> None:
         progress=lambda d, t: seen.append((d, t)),
     )
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def test_a_lone_surrogate_in_an_export_is_replaced_not_a_traceback(tmp_path: Path) -> None:
+    # JSON may spell half a UTF-16 pair ("\ud800"); no encoding can write it.
+    message = {
+        "id": 1, "type": "message", "date": "2024-03-01T12:00:00", "from": "ML Notes",
+        "text": "Kafka хранит сообщения 168 часов \ud800 по умолчанию.",
+    }  # fmt: skip
+    export = {"name": "ML Notes", "type": "public_channel", "id": 42, "messages": [message]}
+    source = tmp_path / "result.json"
+    source.write_text(json.dumps(export, ensure_ascii=True), encoding="utf-8")
+    result = _cli("build", source)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert any("\ufffd" in field for field in _fields(Path("decks/flashgen.apkg")))

@@ -286,3 +286,66 @@ def test_the_page_in_a_browser_rejects_edits_and_runs_nothing_of_a_post(
     assert cards[0]["guid"] not in notes
     assert "(проверено)" in notes[cards[1]["guid"]]
     assert urlsplit(server.url).hostname == "127.0.0.1"
+
+
+def test_an_edit_that_would_duplicate_another_card_keeps_the_build_whole(tmp_path: Path) -> None:
+    two = "Размерность модели d_model равна 512, а число голов внимания равно 8."
+    source = pasted(tmp_path / "posts.txt", [two])
+    _build(source)
+    review = ReviewServer(Path("decks"))
+    first, second = [c for c in review.data["cards"] if c["status"] == "exported"]
+    review.decide(second["guid"], {"decision": "edit", "question": first["question"]})
+    review.server_close()
+    result = CliRunner().invoke(main, ["build", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "would make it another card" in result.stderr
+    assert set(_notes(Path("decks/flashgen.apkg"), tmp_path)) == {first["guid"], second["guid"]}
+
+
+def test_after_a_rebuild_an_edited_card_lists_the_generated_text_beside_the_edit(
+    built: Path,
+) -> None:
+    review = ReviewServer(Path("decks"))
+    card = next(c for c in review.data["cards"] if c["status"] == "exported")
+    review.decide(card["guid"], {"decision": "edit", "question": card["question"] + " (мой)"})
+    review.server_close()
+    _build(built)
+    again = ReviewServer(Path("decks"))
+    listed = next(c for c in again.cards()["cards"] if c["guid"] == card["guid"])
+    again.server_close()
+    assert listed["question"] == card["question"]  # what «accept» would export
+    assert listed["edited"]["question"] == card["question"] + " (мой)"
+
+
+def test_a_request_the_server_cannot_take_is_answered_not_dropped(server: ReviewServer) -> None:
+    guid = quote(_cards(server)[0]["guid"], safe="")
+    bad_length = {"Content-Length": "abc"}
+    assert (
+        _call(server, "POST", f"/api/cards/{guid}", {"decision": "reject"}, headers=bad_length)[0]
+        == 400
+    )
+    deep = {"decision": "reject", "x": json.loads("[" * 50 + "]" * 50)}
+    assert _call(server, "POST", f"/api/cards/{guid}", deep)[0] == 200
+    # A ledger another process holds locked: 503 with the reason, and the server lives on.
+    import sqlite3
+
+    holder = sqlite3.connect(server.data["ledger"], timeout=0)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        status, reply = _call(server, "POST", f"/api/cards/{guid}", {"decision": "accept"})
+    finally:
+        holder.rollback()
+        holder.close()
+    assert status == 503 and "ledger" in reply["error"]  # type: ignore[index]
+    assert _call(server, "GET", "/api/cards")[0] == 200
+
+
+def test_the_server_serves_the_build_made_while_it_runs(
+    server: ReviewServer, tmp_path: Path
+) -> None:
+    before = {c["guid"] for c in _cards(server)}
+    source = pasted(
+        tmp_path / "more.txt", [KAFKA, "Кластер Kafka держит 12 брокеров в каждой зоне."]
+    )
+    _build(source)
+    assert {c["guid"] for c in _cards(server)} != before
