@@ -508,6 +508,16 @@ def test_every_card_passes_the_gates_on_a_noisy_post() -> None:
             "To see what blocks a query, Postgres exposes pg_stat_activity and pg_locks.",
             ["pg_stat_activity", "pg_locks"],
         ),
+        # A name a dash names, or one the sentence goes on to explain after a dash.
+        (
+            "Чтобы поднять качество, добавляют реранкер — cross-encoder, который сортирует.",
+            ["cross-encoder"],
+        ),
+        ("To raise quality, teams add a reranker — ColBERT, which reorders results.", ["ColBERT"]),
+        (
+            "Все table format'ы умеют schema evolution и time travel — чтение прошлого snapshot'а.",
+            ["schema evolution", "time travel"],
+        ),
         # What a negated clause is set against is the point.
         (
             "Не используем function calling syntax для структуры, а передаём response_format.",

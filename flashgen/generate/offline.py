@@ -753,6 +753,11 @@ def _term_score(sentence: str, term: _Span) -> float:
         score = 1.0 if term.start == 0 else 2.0 if at_end else 1.5
     if _TERM_CUE_RE.search(before):
         score += 0.75
+    # «XCom — механизм обмена…», «умеют time travel — чтение…»: a name the sentence goes
+    # on to explain is what it is about; «реранкер — cross-encoder»: one it names so.
+    after = sentence[term.end :]
+    if re.match(r"\s+[—–]\s+\S", after) or re.search(r"\S\s+[—–]\s*$", before):
+        score += 0.75
     # «Не используем X, а передаём Y»: what the sentence sets against the negated one.
     if _CONTRAST_RE.search(before):
         score += 0.5
@@ -791,7 +796,8 @@ _TERM_CUE_RE = re.compile(
     r"(?<!\w)(?:метод\w*|алгоритм\w*|параметр\w*|модификатор\w*|метк\w+|формат\w*|фреймворк\w*|"
     r"библиотек\w+|модел\w+|тип\w*|механизм\w*|протокол\w*|функци\w+|макрос\w*|флаг\w*|"
     r"команд\w+|оператор\w*|движ\w+|называ\w+|зов\w+|использу\w+|примен\w+|отвечает|"
-    r"method|algorithm|parameter|setting|flag|called|named|known as|uses?|using|via)"
+    r"означает|означают|method|algorithm|parameter|setting|flag|called|named|known as|"
+    r"means|uses?|using|via)"
     r"[\s«\"(]*$",
     re.IGNORECASE,
 )
