@@ -163,6 +163,8 @@ def test_one_fact_is_asked_once(text: str) -> None:
         ("Вчера коллега поймал 2 бага с lost update.", "anecdote"),
         ("Сохраняйте пост и пересылайте коллегам, их тут 12.", "call to act"),
         ("Don't forget to share it with 2 friends in the comments.", "call to act"),
+        ("Subscribe so you don't miss part 2 on the outbox pattern.", "call to act"),
+        ("Подписывайтесь и не пропустите часть 2 про outbox.", "call to act"),
         ("Это даёт прирост в 2 раза на больших таблицах.", "pronoun subject"),
         ("It gives a 2x speed-up on large tables.", "pronoun subject"),
     ],
@@ -685,3 +687,34 @@ def test_a_raw_post_with_nul_characters_does_not_break_a_list() -> None:
     assert card is None or all(
         a in "Три формата: Iceberg\x00, Delta Lake и Hudi." for a in _answers(card.question)
     )
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answers"),
+    [
+        # English names in lower case, announced by the words before them.
+        (
+            "An LSM tree buffers writes in a structure called the memtable and flushes it.",
+            ["memtable"],
+        ),
+        ("The background process that merges SSTables is called compaction.", ["compaction"]),
+        ("For machine-to-machine calls the spec says to use the client credentials flow.", [
+            "client credentials flow"
+        ]),
+    ],
+)  # fmt: skip
+def test_english_names_that_the_sentence_announces(sentence: str, answers: list[str]) -> None:
+    card = best_card(sentence, set())
+    assert card is not None and _answers(card.question) == answers, card
+
+
+def test_announced_names_are_an_english_rule() -> None:
+    # In Russian the Latin-script name is the term already; «называется» is its cue.
+    card = best_card("Фоновый процесс слияния сегментов называется compaction.", set())
+    assert card is not None and _answers(card.question) == ["compaction"]
+
+
+def test_an_english_name_is_a_run_of_named_words() -> None:
+    sentence = "Under the hood gRPC runs on HTTP/2 and uses protobuf as its wire format."
+    card = best_card(sentence, set())
+    assert card is not None and not any(" " in a for a in _answers(card.question)), card

@@ -146,6 +146,11 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
         and (m.group(1)[:1].isupper() or re.search(r"[A-Za-z]", m.group(1)))
     ]
     quoted = list(spans)
+    if not CYRILLIC_RE.search(sentence):
+        # "a structure called the memtable", "also called a gating network", "use the
+        # client credentials flow.": a name in lower case that the words before it
+        # announce (the last only where it ends the sentence).
+        spans += [_Span(m.start("name"), m.end("name")) for m in _ANNOUNCED_RE.finditer(masked)]
     cyrillic = bool(CYRILLIC_RE.search(sentence))
     for match in LATIN_TERM_RE.finditer(masked):
         term = match.group(0)
@@ -159,15 +164,28 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
             continue
         if not cyrillic:
             # In English every word is Latin: only names stand out (DPO, PyTorch, GPT-4).
-            named = [w for w in term.split() if _NAMED_WORD_RE.search(w)]
-            if not named or match.start() == 0:
+            if match.start() == 0:
                 continue
-            # "ID and a sequence": the name is "ID", not the words around it.
-            first = match.start() + term.index(named[0])
-            last = match.start() + term.rindex(named[-1]) + len(named[-1])
-            spans.append(_Span(first, last))
+            # "ID and a sequence", "gRPC runs on HTTP": a name is a run of named words,
+            # not the words around or between them.
+            run: list[re.Match[str]] = []
+            for word in [*re.finditer(r"\S+", term), None]:
+                if word is not None and _NAMED_WORD_RE.search(word.group(0)):
+                    run.append(word)
+                    continue
+                if run:
+                    start = match.start() + run[0].start()
+                    end = match.start() + run[-1].end()
+                    spans.append(_Span(start, len(sentence[:end].rstrip(".,;:"))))
+                run = []
             continue
         spans.append(_Span(match.start(), match.end()))
+    # "use the setting read_committed": the name inside an announced phrase is the answer.
+    spans = [
+        span
+        for span in spans
+        if not any(o != span and span.start <= o.start and o.end <= span.end for o in spans)
+    ]
     return _joined_names(sentence, spans)
 
 
@@ -183,6 +201,15 @@ def _joined_names(sentence: str, spans: list[_Span]) -> list[_Span]:
     return out
 
 
+_ENGLISH_NAME = (
+    r"(?P<name>[a-z][\w-]*(?:\s+(?!(?:and|or|of|in|on|to|for|with|by|is|are|was|that|"
+    r"which|if|when|from|as|at)\b)[a-z][\w-]*){0,2})"
+)
+_ANNOUNCED_RE = re.compile(
+    r"(?:\b(?:called|known as|named|termed)\s+(?:the\s+|an?\s+)?"
+    r"|\b(?:use|uses|using|enable|enables|adds?)\s+(?:the\s+|an?\s+)(?=[^.!?]*[.!]?$))"
+    + _ENGLISH_NAME
+)
 # In English every word is Latin: a name is an acronym, a mixed-case, snake_case or dotted
 # identifier (DPO, PyTorch, read_committed, isolation.level).
 _NAMED_WORD_RE = re.compile(r"[A-Z0-9_].*[A-Z0-9_]|^[a-z]+[A-Z]|[a-z0-9]_[a-z0-9]|[a-z]\.[a-z]")
@@ -359,7 +386,8 @@ _NOT_A_FACT = {
     "call to act": r"^(?:всем\s+)?привет|^друзья\b|^коллеги\b|^hi\b|^hello\b|^hey\b|"
     r"сохраняйте|пересылайте|ставьте|делитесь|пишите в комм|в комментари|"
     r"ссылка в (?:первом )?комм|like and share|in the comments|\blink in (?:the )?(?:bio|"
-    r"comments|description)|don't forget to",
+    r"comments|description)|don't forget to|^subscribe\b|^follow (?:us|the channel)\b|"
+    r"don't miss\b|не пропустите",
 }
 # One pattern, a named group per reason, so a sentence is scanned once; matched against
 # the lower-cased sentence, as ignoring case costs a scan of Cyrillic several times over.
