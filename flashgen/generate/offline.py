@@ -366,6 +366,8 @@ CHARS_PER_CARD = 200
 _NOT_A_FACT = {
     # First person singular: the author's life, taste or plans («Вчера я…», "I prefer").
     "first person": r"(?<![\w-])(?:я|мне|меня|мной|мой|моя|моё|мое|мои|моих|моим|"
+    # «Помню, что…», «Думаю…», «Расскажу…»: the author speaking, no pronoun needed.
+    r"помню|думаю|считаю|знаю|хочу|люблю|расскажу|покажу|напишу|сделаю|рекомендую|советую|"
     r"me|my|mine|i'm|i've|i'd|i'll)(?![\w-])|"
     # "I" as a pronoun, with its verb: not "Type I error", "I/O", "i.e.".
     r"(?<![\w-])i\s+(?:am|was|have|had|think|use|used|prefer|built|set|usually|like|wrote|"
@@ -376,9 +378,14 @@ _NOT_A_FACT = {
     r"выступаю|выступлю|проведу|приходите|webinar|meetup|livestream|register now|"
     r"sign up|join us|в понедельник|во вторник|в среду|в четверг|в пятницу|в субботу|"
     r"в воскресенье|on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)",
-    # A story or a teaser: «вчера», «на днях», «в следующем посте», "next week".
+    # A story or a teaser: «вчера», «на днях», «в следующем посте», "next week"; an
+    # article's announcement of itself («В новой статье мы погрузимся…», "In this post
+    # we will…"); a chatty aside («И вот…», «Ну и вообще…», «Кстати»).
     "anecdote": r"\b(?:вчера|сегодня|на днях|недавно|завтра|yesterday|today|tomorrow|"
-    r"last week|next week|on monday)\b|следующ\w+ пост|next post",
+    r"last week|next week|on monday)\b|следующ\w+ пост|next post|"
+    r"в (?:новой|этой) статье|в этом посте|мы (?:погрузимся|разберём|разберем|рассмотрим|"
+    r"поговорим|расскажем|покажем)|in this (?:post|article),? we|we(?: will|'ll) (?:look|cover)|"
+    r"^(?:и вот|ну и|ну вот|кстати|короче|в общем)\b",
     # Hypotheticals and scenarios addressed to the reader («Вот вы…», "Imagine you…").
     "hypothetical": r"^(?:вот\s+)?вы\b|^представьте|^допустим|^imagine\b|^suppose\b|"
     r"^let's say\b|^say you\b",
