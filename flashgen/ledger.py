@@ -455,9 +455,6 @@ class Ledger(SQLiteFile):
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: cannot write the ledger ({exc})") from exc
 
-    def issued(self, guid: str) -> bool:
-        return bool(self._query("SELECT 1 FROM issued WHERE guid = ?", (guid,)))
-
     def remember(self, entries: Iterable[Entry], posts: Iterable[Post] = ()) -> None:
         """Record the cards a written package holds and their posts, in one transaction."""
         entries = list(entries)

@@ -14,8 +14,10 @@ Quote holds the sentences around it.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -110,21 +112,35 @@ def _number_spans(sentence: str) -> list[_Span]:
         spans.append(_Span(match.start(), match.end()))
     for match in NUMBER_WORD_RE.finditer(masked):
         spans.append(_Span(match.start(), match.end()))
-    return _thousands_joined(sentence, spans)
+    return _merged(sentence, spans, _thousands)
 
 
-def _thousands_joined(sentence: str, spans: list[_Span]) -> list[_Span]:
+def _thousands(head: str, gap: str, tail: str) -> bool:
     """«50 257», «10 000»: groups of three digits after a space are one number."""
+    return bool(
+        re.fullmatch(r"\d{1,3}", head)
+        and gap in (" ", "\u00a0", "\u202f")
+        and re.match(r"\d{3}(?!\d)", tail)
+    )
+
+
+def _one_name(head: str, gap: str, tail: str) -> bool:
+    """«S3 + Trino», «Kafka/Flink», «Chandy–Lamport»: names joined by a plus, a slash or a
+    dash are one answer."""
+    return re.fullmatch(r"\s?[+/]\s?|[–—]", gap) is not None
+
+
+def _merged(
+    sentence: str, spans: list[_Span], joins: Callable[[str, str, str], bool]
+) -> list[_Span]:
+    """Spans in order, each merged into the one before it when `joins` says so of the
+    two texts and what stands between them."""
     out: list[_Span] = []
     for span in sorted(spans, key=lambda s: s.start):
         if out:
             last = out[-1]
-            head, gap = sentence[last.start : last.end], sentence[last.end : span.start]
-            if (
-                re.fullmatch(r"\d{1,3}", head)
-                and gap in (" ", "\u00a0", "\u202f")
-                and (re.match(r"\d{3}(?!\d)", sentence[span.start : span.end]))
-            ):
+            head, tail = sentence[last.start : last.end], sentence[span.start : span.end]
+            if joins(head, sentence[last.end : span.start], tail):
                 out[-1] = _Span(last.start, span.end)
                 continue
         out.append(span)
@@ -146,12 +162,12 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
         and (m.group(1)[:1].isupper() or re.search(r"[A-Za-z]", m.group(1)))
     ]
     quoted = list(spans)
-    if not CYRILLIC_RE.search(sentence):
+    cyrillic = bool(CYRILLIC_RE.search(sentence))
+    if not cyrillic:
         # "a structure called the memtable", "also called a gating network", "use the
         # client credentials flow.": a name in lower case that the words before it
         # announce (the last only where it ends the sentence).
         spans += [_Span(m.start("name"), m.end("name")) for m in _ANNOUNCED_RE.finditer(masked)]
-    cyrillic = bool(CYRILLIC_RE.search(sentence))
     for match in LATIN_TERM_RE.finditer(masked):
         term = match.group(0)
         if any(q.start <= match.start() < q.end for q in quoted):
@@ -186,19 +202,7 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
         for span in spans
         if not any(o != span and span.start <= o.start and o.end <= span.end for o in spans)
     ]
-    return _joined_names(sentence, spans)
-
-
-def _joined_names(sentence: str, spans: list[_Span]) -> list[_Span]:
-    """«S3 + Trino», «Kafka/Flink», «Chandy–Lamport»: names joined by a plus, a slash or a
-    dash are one answer."""
-    out: list[_Span] = []
-    for span in sorted(spans, key=lambda s: s.start):
-        if out and re.fullmatch(r"\s?[+/]\s?|[–—]", sentence[out[-1].end : span.start]):
-            out[-1] = _Span(out[-1].start, span.end)
-        else:
-            out.append(span)
-    return out
+    return _merged(sentence, spans, _one_name)
 
 
 _ENGLISH_NAME = (
@@ -339,6 +343,8 @@ def inline_list_cloze(sentence: str) -> str | None:
 
 # --- what a post is made of --------------------------------------------------------------
 
+# A gloss in parentheses: «CHYT (ClickHouse over YT)», «хабы (бизнес-ключи)».
+_GLOSS_RE = re.compile(r"\s*\([^()]*\)")
 # A list item: its marker (text.LIST_MARKER), then the item. Items of one list share
 # their kind of marker.
 _BULLET_RE = re.compile(rf"^\s*{LIST_MARKER}\s*(?P<item>\S.*)$")
@@ -516,7 +522,7 @@ def _item_name(item: str) -> str | None:
     body = text.rstrip(" .;,")
     # «распределённая файловая система (Cypress)» names a part; «Подготовьте 5–7 историй
     # заранее и адаптируйте их» is advice, a sentence no deletion of which is a name.
-    bare = re.sub(r"\s*\([^()]*\)", "", body)
+    bare = _GLOSS_RE.sub("", body)
     if _words(bare) <= MAX_ITEM_NAME_WORDS:
         return body
     # «paged optimizers для сглаживания пиков памяти»: a name opens the item.
@@ -543,9 +549,6 @@ def ordered_list_cloze(intro: str | None, items: list[str]) -> str | None:
 
 
 _COLON_LIST_RE = re.compile(r"^(?P<intro>[^:]{3,}):\s+(?P<items>[^:]+?)[.;]?$")
-
-
-_GLOSS_RE = re.compile(r"\s*\([^()]*\)")
 
 
 def _outside_glosses(pattern: re.Pattern[str], text: str) -> list[str]:
@@ -663,14 +666,27 @@ def _definition_choice(sentence: str, question_word: str) -> _Choice | None:
                 x = x[0].lower() + x[1:]
             return _Choice(3.0, "basic", question_word.format(x=x), answer, "definition")
         start = sentence.index(match.group("x"))
-        return _Choice(
-            2.5, "cloze", _cloze(sentence, [_Span(start, start + len(match.group("x")))])
-        )
+        span = _Span(start, start + len(match.group("x")))
+        return _Choice(2.5, "cloze", _cloze(sentence, [span]), fact="definition")
     return None
 
 
 # Where one clause of a sentence ends and the next, with a fact of its own, begins.
 _CLAUSE_BREAK_RE = re.compile(r",\s+(?:а|но|и|или|while|whereas|but|and|or)\s+|;\s+")
+
+
+def _asked_numbers(sentence: str) -> list[_Span]:
+    return [span for span in _number_spans(sentence) if _asked_alone(sentence, span)]
+
+
+def _best_number(sentence: str, numbers: list[_Span]) -> _Span:
+    """The number a sentence states best; of two equal, the later: the one it leads up to."""
+    return max(numbers, key=lambda s: (_number_score(sentence, s), s.start))
+
+
+def _deletion(sentence: str, span: _Span, score: float, fact: str) -> _Choice:
+    """The card that deletes one span of a sentence (and its repeats)."""
+    return _Choice(score, "cloze", hide_repeats(_cloze(sentence, [span])), fact=fact)
 
 
 def sentence_cards(
@@ -686,16 +702,16 @@ def sentence_cards(
         return [best] if best else []
     out = [best]
     cuts = [0, *(m.end() for m in _CLAUSE_BREAK_RE.finditer(sentence)), len(sentence) + 1]
-    numbers = [s for s in _number_spans(sentence) if _asked_alone(sentence, s)]
+    numbers = _asked_numbers(sentence)
     asked = cloze_deletions(best.question)[0][1]
     for start, end in itertools.pairwise(cuts):
         inside = [n for n in numbers if start <= n.start < end]
         if not inside or any(sentence[n.start : n.end] == asked for n in inside):
             continue
-        pick = max(inside, key=lambda n: (_number_score(sentence, n), n.start))
+        pick = _best_number(sentence, inside)
         # Second to the sentence's best, so a post's budget takes it only when it can.
         score = min(best.score, _number_score(sentence, pick)) - 0.25
-        out.append(_Choice(score, "cloze", hide_repeats(_cloze(sentence, [pick])), fact="number"))
+        out.append(_deletion(sentence, pick, score, "number"))
     return out
 
 
@@ -722,14 +738,11 @@ def best_card(
     cyrillic = bool(CYRILLIC_RE.search(sentence))
     definition = _definition_choice(sentence, "Что такое {x}?" if cyrillic else "What is {x}?")
     if definition:
-        return _Choice(definition.score + bonus, definition.kind, definition.question,
-                       definition.answer, definition.fact)  # fmt: skip
-    numbers = [s for s in _number_spans(sentence) if _asked_alone(sentence, s)]
+        return dataclasses.replace(definition, score=definition.score + bonus)
+    numbers = _asked_numbers(sentence)
     if numbers:
-        # The later of two equal numbers: the one the sentence leads up to.
-        best = max(numbers, key=lambda s: (_number_score(sentence, s), s.start))
-        return _Choice(_number_score(sentence, best) + bonus, "cloze",
-                       hide_repeats(_cloze(sentence, [best])), fact="number")  # fmt: skip
+        best = _best_number(sentence, numbers)
+        return _deletion(sentence, best, _number_score(sentence, best) + bonus, "number")
     return term_card(sentence, common, allowed_common, skip, bonus)
 
 
@@ -770,7 +783,7 @@ def term_card(
     score = _term_score(sentence, best)
     if best in pairs:
         return _Choice(score + bonus, "cloze", _cloze(sentence, [pairs[best], best], together=True))
-    return _Choice(score + bonus, "cloze", hide_repeats(_cloze(sentence, [best])))
+    return _deletion(sentence, best, score + bonus, "term")
 
 
 def _term_score(sentence: str, term: _Span) -> float:
@@ -900,16 +913,21 @@ def _title(lines: list[str]) -> str | None:
 _CAPITALISED_RE = re.compile(rf"(?<![\w.-])(?=[A-Z]){LATIN_TOKEN}")
 
 
+def _latin_names(text: str) -> Iterator[str]:
+    """The Latin-script names of a text, as a subject may be: no stop word first."""
+    for match in LATIN_TERM_RE.finditer(_masked(text)):
+        term = match.group(0)
+        if len(term) >= 2 and term.split()[0].lower() not in _STOP_LATIN:
+            yield term
+
+
 def _subject(title: str | None, sentences: list[str]) -> str | None:
     """The post's main named term: the Latin name the title opens with or names most, else
     the one the post names most (at least twice)."""
     counts: dict[str, int] = {}
     names: dict[str, str] = {}
     for text in sentences:
-        for match in LATIN_TERM_RE.finditer(_masked(text)):
-            term = match.group(0)
-            if term.split()[0].lower() in _STOP_LATIN or len(term) < 2:
-                continue
+        for term in _latin_names(text):
             key = _term_key(term)
             counts[key] = counts.get(key, 0) + 1
             names.setdefault(key, term if _words(term) <= 3 else term.split()[0])
@@ -919,10 +937,7 @@ def _subject(title: str | None, sentences: list[str]) -> str | None:
         if not CYRILLIC_RE.search(title):
             named = [m.group(0) for m in _CAPITALISED_RE.finditer(title) if m.start() > 0]
             return named[0] if named else None
-        for match in LATIN_TERM_RE.finditer(_masked(title)):
-            term = match.group(0)
-            if term.split()[0].lower() in _STOP_LATIN or len(term) < 2:
-                continue
+        for term in _latin_names(title):
             return term if _words(term) <= 3 else term.split()[0]
     # Without one in the title, a name is the subject only where the post keeps to it.
     if counts:
@@ -1098,7 +1113,7 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
                 else tuple(answer for _, answer in cloze_deletions(choice.question))
             )
             question = _prefixed(_without_pictographs_kept_marks(choice.question), subject, answers)
-            card = _Choice(choice.score, choice.kind, question, choice.answer, choice.fact)
+            card = dataclasses.replace(choice, question=question)
             order = number * 10_000 + index * 10 + k  # the post's order: line, sentence
             candidates.append(_Candidate(order, card, context, answers))
 
