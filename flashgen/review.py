@@ -18,17 +18,18 @@ import contextlib
 import dataclasses
 import hmac
 import html
+import io
 import json
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import unquote
 
 from pydantic import ValidationError
@@ -153,51 +154,58 @@ def review_data(
     ledger: str | None,
     built: int,
 ) -> dict[str, Any]:
-    """What the page shows and `/api/cards` returns: every card of the build."""
-    deck_of = {id(card): name for name, members in decks.items() for card in members}
-    cards: list[dict[str, Any]] = []
-    for card in decided.cards:
-        guid = decided.issues[card].guid
-        # An edited card is listed as generated, the user's text beside it, so that
-        # accepting it again shows what the next build will export.
-        original = decided.originals.get(guid, card)
-        entry = _card_entry(original, posts, status="exported", guid=guid)
-        entry["deck"] = deck_of.get(id(card), "")
-        entry["decision"] = decided.decisions.get(guid)
-        if original is not card:
-            entry["edited"] = {
-                "question": card.question,
-                "answer": None if card.kind == "cloze" else card.answer,
-                "extra": card.answer if card.kind == "cloze" else None,
-            }
-        cards.append(entry)
-    for rejection, guid in decided.rejected:
-        # Its GUID stays on the page, so the rejection can be undone.
-        cards.append(
-            _card_entry(rejection.card, posts, status="rejected", reasons=list(rejection.reasons))
-            | {"guid": guid, "decision": "reject"}
-        )
-    for rejection in checks_rejected:
-        cards.append(
-            _card_entry(rejection.card, posts, status="rejected", reasons=list(rejection.reasons))
-        )
-    for old in stale:
-        post = posts.get(old.post_id)
-        cards.append(
-            {
-                "guid": old.guid,
-                "status": "stale",
-                "kind": old.kind,
-                "question": old.question,
-                "answer": " | ".join(old.answers) if old.kind == "cloze" else old.answers[0],
-                "extra": "",
-                "quote": "",
-                "reasons": ["stale"],
-                "deck": "",
-                "decision": None,
-                **_post_fields(post, old.post_id),
-            }
-        )
+    """What the page shows and `/api/cards` returns: every card of the build, its "cards"
+    an iterator to be written once."""
+
+    def entries() -> Iterator[dict[str, Any]]:
+        deck_of = {id(card): name for name, members in decks.items() for card in members}
+        for card in decided.cards:
+            guid = decided.issues[card].guid
+            # An edited card is listed as generated, the user's text beside it, so that
+            # accepting it again shows what the next build will export.
+            original = decided.originals.get(guid, card)
+            entry = _card_entry(original, posts, status="exported", guid=guid)
+            entry["deck"] = deck_of.get(id(card), "")
+            entry["decision"] = decided.decisions.get(guid)
+            if original is not card:
+                entry["edited"] = {
+                    "question": card.question,
+                    "answer": None if card.kind == "cloze" else card.answer,
+                    "extra": card.answer if card.kind == "cloze" else None,
+                }
+            yield entry
+        for rejection, guid in decided.rejected:
+            # Its GUID stays on the page, so the rejection can be undone.
+            yield (
+                _card_entry(
+                    rejection.card, posts, status="rejected", reasons=list(rejection.reasons)
+                )
+                | {"guid": guid, "decision": "reject"}
+            )
+        for rejection in checks_rejected:
+            yield (
+                _card_entry(
+                    rejection.card, posts, status="rejected", reasons=list(rejection.reasons)
+                )
+            )
+        for old in stale:
+            post = posts.get(old.post_id)
+            yield (
+                {
+                    "guid": old.guid,
+                    "status": "stale",
+                    "kind": old.kind,
+                    "question": old.question,
+                    "answer": " | ".join(old.answers) if old.kind == "cloze" else old.answers[0],
+                    "extra": "",
+                    "quote": "",
+                    "reasons": ["stale"],
+                    "deck": "",
+                    "decision": None,
+                    **_post_fields(post, old.post_id),
+                }
+            )
+
     failed = [
         {"post_id": post_id, "reason": reason, **_post_fields(posts.get(post_id), post_id)}
         for post_id, reason in sorted(failures.items())
@@ -207,7 +215,9 @@ def review_data(
         "built": built,
         "ledger": ledger,
         "decks": {name: len(members) for name, members in decks.items()},
-        "cards": cards,
+        # Made as they are written (write_review): a large build's entries are never all
+        # held at once.
+        "cards": entries(),
         "failed": failed,
     }
 
@@ -251,25 +261,79 @@ def safe_web_link(url: str | None) -> str | None:
     return link if link and re.match(r"https?://", link, re.IGNORECASE) else None
 
 
+class _JsonSink:
+    """One JSON document being written: to the data file as it is, or into the page's
+    <script type="application/json"> with <, > and & as JSON escapes (only "</" could end
+    that element early; the escapes keep the data the same and the element whole)."""
+
+    def __init__(self, handle: BinaryIO, *, page: bool) -> None:
+        self.handle, self.page, self.first = handle, page, True
+
+    def write(self, text: str) -> None:
+        if self.page:
+            text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        self.handle.write(text.encode("utf-8"))
+
+    def member(self, key: str) -> None:
+        self.write(("{" if self.first else ", ") + _dumps(key) + ": ")
+        self.first = False
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _write_data(data: Mapping[str, Any], sinks: Sequence[_JsonSink]) -> None:
+    """`data` as one JSON object to each sink, keys sorted, its cards one entry at a time
+    (and one per line), so the entries are made, written and let go one by one. The page
+    leaves out the ledger's path: that is the server's business, not the page's (which
+    may be shared)."""
+    for key in sorted(data):
+        targets = [sink for sink in sinks if not (sink.page and key == "ledger")]
+        for sink in targets:
+            sink.member(key)
+        if key != "cards":
+            text = _dumps(data[key])
+            for sink in targets:
+                sink.write(text)
+            continue
+        separator = "[\n"
+        for entry in data[key]:
+            text = separator + _dumps(entry)
+            separator = ",\n"
+            for sink in targets:
+                sink.write(text)
+        for sink in targets:
+            sink.write("[]" if separator == "[\n" else "\n]")
+    for sink in sinks:
+        sink.write("{}" if sink.first else "}")
+
+
+def _template() -> tuple[str, str]:
+    template = resources.files("flashgen").joinpath("review.html").read_text(encoding="utf-8")
+    head, _, tail = template.partition("/*DATA*/{}")
+    return head, tail
+
+
 def page_html(data: Mapping[str, Any]) -> str:
     """The page, with `data` embedded as JSON that no text inside can close early."""
-    template = resources.files("flashgen").joinpath("review.html").read_text(encoding="utf-8")
-    # The ledger's path is the server's business, not the page's (which may be shared).
-    shown = {key: value for key, value in data.items() if key != "ledger"}
-    payload = json.dumps(shown, ensure_ascii=False, sort_keys=True)
-    # Inside <script type="application/json"> only "</" could end the element; escaping
-    # <, > and & as JSON escapes keeps the data the same and the element whole.
-    payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return template.replace("/*DATA*/{}", payload, 1)
+    head, tail = _template()
+    buffer = io.BytesIO()
+    _write_data(data, [_JsonSink(buffer, page=True)])
+    return head + buffer.getvalue().decode("utf-8") + tail
 
 
 def write_review(out: Path, data: Mapping[str, Any]) -> Path:
-    """DIR/flashgen.review.json (what `flashgen review` serves) and DIR/flashgen.html."""
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
-    with atomic_file(out / DATA_NAME, ExportError, "review data") as handle:
-        handle.write(text.encode("utf-8"))
-    with atomic_file(out / PAGE_NAME, ExportError, "review page") as handle:
-        handle.write(page_html(data).encode("utf-8"))
+    """DIR/flashgen.review.json (what `flashgen review` serves) and DIR/flashgen.html,
+    written side by side in one pass over the cards."""
+    head, tail = _template()
+    with (
+        atomic_file(out / DATA_NAME, ExportError, "review data") as raw,
+        atomic_file(out / PAGE_NAME, ExportError, "review page") as page,
+    ):
+        page.write(head.encode("utf-8"))
+        _write_data(data, [_JsonSink(raw, page=False), _JsonSink(page, page=True)])
+        page.write(tail.encode("utf-8"))
     return out / PAGE_NAME
 
 

@@ -116,3 +116,63 @@ def test_the_index_is_exact_at_any_threshold(question: float, answer: float) -> 
     exhaustive = find_duplicates(cards, config, exhaustive=True)
     assert find_duplicates(cards, config) == exhaustive
     assert any(reason == "near-duplicate" for reason, _ in exhaustive.values())
+
+
+def _one_answer_cards(count: int, seed: int = 9) -> list[Card]:
+    """Cards that all delete one term from sentences of a few common words: every
+    question shares tokens with every other, so only the sketches' bound narrows the
+    search, and a few questions are near (a sentence repeated with one word changed)."""
+    rng = random.Random(seed)
+    vocabulary = (
+        "модель данные слой батч метрика токен loss градиент обучение датасет внимание "
+        "оптимизатор валидация инференс эмбеддинг архитектура претрейн трансформер"
+    ).split()
+    sentences: list[str] = []
+    for _ in range(count):
+        if sentences and rng.random() < 0.2:
+            words = rng.choice(sentences).split()
+            words[rng.randrange(len(words))] = rng.choice(vocabulary)
+        else:
+            words = rng.choices(vocabulary, k=rng.randint(3, 9))
+        sentences.append(" ".join(words))
+    return [
+        Card(
+            kind="cloze",
+            question=f"{text} {{{{c1::encoder}}}}.",
+            answer="",
+            source_quote=f"{text} encoder.",
+            post_id=f"p{i}",
+            topic="t",
+        )
+        for i, text in enumerate(sentences)
+    ]
+
+
+@pytest.mark.parametrize("question", [0.5, 0.7, 0.9])
+def test_one_answer_many_questions_keeps_the_verdicts_and_skips_most_tests(
+    question: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hundreds of cards of one answer: the bound of the question sketches rules out
+    most pairs before the test, and never one the test would have found near."""
+    from flashgen.check import dedup
+
+    cards = _one_answer_cards(600)
+    config = CheckConfig(near_question_similarity=question)
+    tests = {"count": 0}
+    test = dedup._near_by_text
+
+    def counted(a, b, c):  # type: ignore[no-untyped-def]
+        tests["count"] += 1
+        return test(a, b, c)
+
+    monkeypatch.setattr(dedup, "_near_by_text", counted)
+    exhaustive = find_duplicates(cards, config, exhaustive=True)
+    assert sum(reason == "near-duplicate" for reason, _ in exhaustive.values()) >= 20
+    with monkeypatch.context() as unbounded:
+        unbounded.setattr(dedup, "_FEW_CANDIDATES", len(cards) + 1)
+        tests["count"] = 0
+        assert find_duplicates(cards, config) == exhaustive
+        without_bound = tests["count"]
+    tests["count"] = 0
+    assert find_duplicates(cards, config) == exhaustive
+    assert tests["count"] < without_bound / 3

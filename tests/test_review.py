@@ -119,6 +119,20 @@ def test_a_build_writes_a_page_that_needs_no_network(built: Path) -> None:
     # The post's markup is data, never markup: only the page's own two script elements.
     assert page.count("<script") == 2 and "window.__pwned = 1</script>" not in page
     assert "\\u003cscript\\u003e" in page
+    # Both are written in one pass, a card at a time: the page holds the same data, less
+    # the ledger's path.
+    embedded = page.split('id="data">', 1)[1].split("</script>", 1)[0]
+    assert json.loads(embedded) == {k: v for k, v in data.items() if k != "ledger"}
+    assert data["ledger"] and data["cards"]
+
+
+def test_review_data_with_no_cards_is_still_a_document(tmp_path: Path) -> None:
+    from flashgen.review import page_html, write_review
+
+    data = {"version": 1, "built": 0, "ledger": None, "decks": {}, "cards": iter([])}
+    write_review(tmp_path, data)
+    assert json.loads((tmp_path / DATA_NAME).read_text(encoding="utf-8"))["cards"] == []
+    assert '"cards": []' in page_html({"cards": []})
 
 
 # --- the API -----------------------------------------------------------------------------

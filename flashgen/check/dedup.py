@@ -233,10 +233,6 @@ def _members(posting: _Posting) -> Collection[int]:
     return (posting,) if isinstance(posting, int) else posting
 
 
-def _holds(posting: _Posting, i: int) -> bool:
-    return posting == i if isinstance(posting, int) else i in posting
-
-
 class _TextIndex:
     """Kept cards by blocking keys: a near pair by text shares a question key and an answer
     key, so a card is tested only against kept cards that share both.
@@ -269,6 +265,7 @@ class _TextIndex:
                 f.release()
             seen.add(f.exact)
         self._ranks = [token_ranks(count) for count in counts]
+        self._sketches = _Sketches(len(features))
         self._question_t = config.near_question_similarity
         self._answer_t = config.near_answer_similarity
         self._questions: dict[int, _Posting] = {}
@@ -326,6 +323,7 @@ class _TextIndex:
     # place) rather than kept for every card.
     def add(self, i: int, f: _Features) -> None:
         question, filed, _ = self._keys(f.tokenize())
+        self._sketches.put(i, f)
         for postings, keys in ((self._questions, question), (self._answers, filed)):
             for key in keys:
                 posting = postings.get(key)
@@ -355,20 +353,93 @@ class _TextIndex:
     def candidates(self, f: _Features) -> set[int]:
         """Kept cards that share a question key and an answer key with this card.
 
-        Gathered from the side with fewer postings and filtered by the other side's keys:
-        one side is often huge (every card of a channel shares its usual words), the other
-        small.
+        Each side's postings are merged and the two intersected as sets (in C): one side
+        is often huge (every card of a channel shares its usual words), and testing its
+        members one posting at a time in Python was most of a repetitive export's search.
         """
         question, _, looked = self._keys(f.tokenize())
         postings = [
             [p for p in (self._questions.get(k) for k in question) if p is not None],
             [p for p in (self._answers.get(k) for k in looked) if p is not None],
         ]
+        # A side whose postings hold many times the cards of the other narrows nothing
+        # the sketches below do not: merging it would cost more than it saves.
         sizes = [sum(len(_members(p)) for p in side) for side in postings]
         small = 0 if sizes[0] <= sizes[1] else 1
         found: set[int] = set().union(*map(_members, postings[small]))
-        other = postings[1 - small]
-        return {k for k in found if any(_holds(posting, k) for posting in other)}
+        if sizes[1 - small] <= _MERGE_RATIO * sizes[small]:
+            found &= set().union(*map(_members, postings[1 - small]))
+        return self._sketches.may_be_near(f, found, self._question_t)
+
+
+# The larger side of a candidate search is merged only when at most this many times the
+# smaller (see _TextIndex.candidates).
+_MERGE_RATIO = 8
+# Candidates fewer than this are tested one by one: a sketch bound would cost more.
+_FEW_CANDIDATES = 24
+# Buckets of a question's sketch, for its shingles and for its words.
+_SHINGLE_BUCKETS, _WORD_BUCKETS = 128, 32
+
+
+class _Sketches:
+    """Each kept card's question as counts of its tokens per hash bucket: an upper bound
+    on the question similarity of a card and many candidates at once, as array work.
+
+    Two questions share at most min(a, b) of the tokens of a bucket where they count a
+    and b, so the sum of those minima bounds their intersection, and with it their
+    Jaccard similarity, from above: a candidate the bound rules out (by shingles and by
+    words alike) is one the test would turn down, and the verdicts stay the test's. It
+    is what keeps a channel fast where hundreds of cards share one answer and their
+    questions share only common words: the test runs only where the bound allows.
+    """
+
+    def __init__(self, count: int) -> None:
+        import numpy as np
+
+        self._np = np
+        width = _SHINGLE_BUCKETS + _WORD_BUCKETS
+        self._rows = np.zeros((count, width), dtype=np.uint8)
+        self._sizes = np.zeros((count, 2), dtype=np.int32)
+
+    def _row(self, f: _Features) -> tuple[Any, tuple[int, int]]:
+        np = self._np
+        buckets = [hash(token) % _SHINGLE_BUCKETS for token in f.prompt_shingles]
+        buckets += [_SHINGLE_BUCKETS + hash(token) % _WORD_BUCKETS for token in f.prompt_words]
+        row = np.bincount(buckets, minlength=_SHINGLE_BUCKETS + _WORD_BUCKETS)
+        sizes = (len(f.prompt_shingles), len(f.prompt_words))
+        return row, sizes
+
+    @staticmethod
+    def _byte(row: Any) -> Any:
+        # A kept card's count past a byte's range is stored as the range's top: against a
+        # count b within it, min(255, b) = b is still at least what the two share.
+        return row.clip(max=255).astype("uint8")
+
+    def put(self, i: int, f: _Features) -> None:
+        row, self._sizes[i] = self._row(f)
+        self._rows[i] = self._byte(row)
+
+    def may_be_near(self, f: _Features, found: set[int], threshold: float) -> set[int]:
+        """The candidates whose question similarity with f's can reach the threshold."""
+        if len(found) < _FEW_CANDIDATES:
+            return found
+        np = self._np
+        row, (shingles_n, words_n) = self._row(f)
+        if row.max() > 255:  # a question tens of thousands of characters long: no bound
+            return found
+        ids = np.fromiter(found, dtype=np.int64, count=len(found))
+        shared = np.minimum(self._rows[ids], row)
+        bounds = []
+        for part, size, column in (
+            (slice(0, _SHINGLE_BUCKETS), shingles_n, 0),
+            (slice(_SHINGLE_BUCKETS, None), words_n, 1),
+        ):
+            most = shared[:, part].sum(axis=1, dtype=np.int64)
+            union = self._sizes[ids, column] + size - most
+            # Empty against empty is 1.0 in the test (_jaccard).
+            bounds.append(np.where(union > 0, most / np.maximum(union, 1), 1.0))
+        keep = (bounds[0] >= threshold) | (bounds[1] >= threshold)
+        return set(ids[keep].tolist())
 
 
 Prepared = _Features
@@ -430,23 +501,30 @@ def find_duplicates(
             _cosine(flat[offset + i], flat[offset + k]) >= threshold for offset in (0, count)
         )
 
-    def near_kept(i: int) -> Iterable[int]:
-        """Kept cards near card i, but not of its identity: a card of its identity that is
-        not one fact with it is another fact, however alike the wording (one sentence,
-        one answer): the evidence has spoken."""
+    def near_kept(i: int) -> int | None:
+        """The first kept card (in input order) near card i, but not of its identity: a
+        card of its identity that is not one fact with it is another fact, however alike
+        the wording (one sentence, one answer): the evidence has spoken.
+
+        Candidates are tested in input order and the first near one ends the search: on a
+        channel that repeats itself most cards are near an early one, and testing the rest
+        of its candidates would change nothing.
+        """
         mine = features[i].identity
+        found: Iterable[int]
         if exhaustive:
-            return (k for k in slot_of if features[k].identity != mine and near(i, k))
-        if neighbours is not None:
-            return (k for k in neighbours[i] if k in slot_of and features[k].identity != mine)
-        assert index is not None
-        return (
-            k
-            for k in index.candidates(features[i])
-            if features[k].identity != mine
-            and features[k].kind == features[i].kind
-            and _near_by_text(features[i], features[k], config)
-        )
+            found = slot_of
+        elif neighbours is not None:
+            found = (k for k in neighbours[i] if k in slot_of)
+        else:
+            assert index is not None
+            found = index.candidates(features[i])
+        for k in sorted(found, key=slot_of.__getitem__):
+            if features[k].identity == mine or features[k].kind != features[i].kind:
+                continue
+            if neighbours is not None or near(i, k):
+                return k
+        return None
 
     exact: dict[bytes, int] = {}  # exact form → the kept card of that form
     same_identity: dict[bytes, set[int]] = defaultdict(set)  # identity → its kept cards
@@ -489,7 +567,7 @@ def find_duplicates(
             )
         if twin is None:
             reason = "near-duplicate"
-            twin = first(near_kept(i))
+            twin = near_kept(i)
         if twin is None:
             keep(i, i)
         elif better(features[i], features[twin]):
