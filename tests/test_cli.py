@@ -172,7 +172,9 @@ def test_any_change_makes_the_rebuild_run_in_full(
     code, first, _ = _run(*args)
     assert code == 0
     if change == "edit a post":
-        posts_file.write_text(POSTS + "\n\nApache Kafka хранит сообщения 168 часов.\n", "utf-8")
+        posts_file.write_text(
+            POSTS + "\n\nТопик Apache Kafka по умолчанию делится на 3 партиции.\n", "utf-8"
+        )
     elif change == "delete the package":
         (out_dir / "flashgen.apkg").unlink()
     elif change == "another flag":

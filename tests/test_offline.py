@@ -86,9 +86,10 @@ def test_cards_are_deterministic_grounded_and_valid(seed_path: Path) -> None:
         ("LoRA for GPT-3 175B cut trainable parameters by 10 000 times.", ["10 000"]),
         ("В LLaMA 2 и ArchDays 2024 было 6 раундов SFT.", ["6"]),
         ("The default segment size of the write-ahead log is 16 MB.", ["16 MB"]),
-        # Of two equal numbers, the one the sentence leads up to.
-        # The unit stays in view as the cue («{{c1::7}} дней»).
-        ("По умолчанию log.retention.hours = 168, то есть 7 дней.", ["7"]),
+        # A figure and its restatement give each other away: one deletion asks both. The
+        # unit stays in view as the cue («{{c1::7}} дней»).
+        ("По умолчанию log.retention.hours = 168, то есть 7 дней.", ["168", "7"]),
+        ("By default the segment is 1 GiB, i.e. 1024 MiB on disk.", ["1", "1024"]),
         # A term the rest of the sentence points at, not its subject.
         ("Чтобы схлопнуть дубли на лету, используют модификатор FINAL в запросе.", ["FINAL"]),
         ("Если в LLaMA 2 использовался PPO, то в LlaMA 3 — DPO.", ["DPO"]),
@@ -722,3 +723,87 @@ def test_an_english_name_is_a_run_of_named_words() -> None:
     sentence = "Under the hood gRPC runs on HTTP/2 and uses protobuf as its wire format."
     card = best_card(sentence, set())
     assert card is not None and not any(" " in a for a in _answers(card.question)), card
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answers"),
+    [
+        # A capitalised name after the kind of thing it names, in Russian.
+        ("Проще всего применить поправку Бонферрони к уровню значимости каждой гипотезы.", [
+            "Бонферрони"
+        ]),
+        ("Для проверки ряда на стационарность используют тест Дики–Фуллера с лагами.", [
+            "Дики–Фуллера"
+        ]),
+        # What an English default is, is a name.
+        ("The default policy is noeviction: the server returns errors on writes.", [
+            "noeviction"
+        ]),
+        # An abbreviation with its expansion opens a sentence about what it does.
+        ("MRR (Mean Reciprocal Rank) смотрит только на позицию первого релевантного ответа.", [
+            "MRR (Mean Reciprocal Rank)"
+        ]),
+        ("AOF (append-only file) logs every write operation the server receives.", [
+            "AOF (append-only file)"
+        ]),
+    ],
+)  # fmt: skip
+def test_names_a_sentence_gives_away_by_their_kind(sentence: str, answers: list[str]) -> None:
+    card = best_card(sentence, set())
+    assert card is not None and _answers(card.question) == answers, card
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # Not an expansion: the words in brackets do not spell the abbreviation.
+        "GIL (как я выяснил) мешает потокам работать быстрее на нескольких ядрах.",
+        # A name after a kind word must be capitalised: «тест прошёл» names nothing.
+        "Вчера тест прошёл без ошибок на всех окружениях нашего кластера.",
+        # "the default is" followed by a number is a number fact, not a name.
+        "The default is sixteen workers per node in every cluster.",
+    ],
+)
+def test_words_that_only_look_like_a_named_kind_are_no_name(sentence: str) -> None:
+    card = best_card(sentence, set())
+    asked = _answers(card.question) if card else []
+    assert "GIL (как я выяснил)" not in asked and "прошёл" not in asked
+    assert not any(a.startswith("sixteen workers") for a in asked)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answers"),
+    [
+        ("Каждая из инструкций RUN, COPY и ADD в Dockerfile создаёт новый слой образа.", [
+            "RUN", "COPY", "ADD"
+        ]),
+        ("We compared GPT-4, LLaMA and PaLM on the same benchmark suite.", [
+            "GPT-4", "LLaMA", "PaLM"
+        ]),
+    ],
+)  # fmt: skip
+def test_three_names_in_a_row_are_one_list(sentence: str, answers: list[str]) -> None:
+    card = best_card(sentence, set())
+    assert card is not None and card.fact == "list" and _answers(card.question) == answers
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # Examples of a kind, not the members of a list.
+        "Есть функции высшего порядка, например map, filter и reduce, они есть везде.",
+        # In English, ordinary words in a row are no names.
+        "The series has trend, seasonal and remainder components in most cases.",
+    ],
+)
+def test_examples_and_plain_words_in_a_row_are_no_list(sentence: str) -> None:
+    card = best_card(sentence, set())
+    assert card is None or card.fact != "list", card
+
+
+def test_a_restated_figure_is_asked_with_the_one_it_restates() -> None:
+    card = best_card("Стандартная мощность в индустрии — 80%, то есть β = 0.2.", set())
+    assert card is not None and card.question.count("{{c1::") == 2
+    # Two figures without «то есть» between them are two facts: the later is asked alone.
+    card = best_card("Модель весит 7 GB, а в int4 — 3.5 GB.", set())
+    assert card is not None and _answers(card.question) == ["3.5 GB"]

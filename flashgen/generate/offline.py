@@ -168,6 +168,10 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
         # client credentials flow.": a name in lower case that the words before it
         # announce (the last only where it ends the sentence).
         spans += [_Span(m.start("name"), m.end("name")) for m in _ANNOUNCED_RE.finditer(masked)]
+    else:
+        # «поправка Бонферрони», «теорема Эккарта–Янга»: a Russian name is a capitalised
+        # word mid-sentence after the kind of thing it names.
+        spans += [_Span(m.start("name"), m.end("name")) for m in _NAMED_KIND_RE.finditer(masked)]
     for match in LATIN_TERM_RE.finditer(masked):
         term = match.group(0)
         if any(q.start <= match.start() < q.end for q in quoted):
@@ -211,16 +215,28 @@ _ENGLISH_NAME = (
 )
 _ANNOUNCED_RE = re.compile(
     r"(?:\b(?:called|known as|named|termed)\s+(?:the\s+|an?\s+)?"
-    r"|\b(?:use|uses|using|enable|enables|adds?)\s+(?:the\s+|an?\s+)(?=[^.!?]*[.!]?$))"
-    + _ENGLISH_NAME
+    r"|\b(?:use|uses|using|enable|enables|adds?)\s+(?:the\s+|an?\s+)(?=[^.!?]*[.!]?$)"
+    # "The default policy is noeviction": what a default is, is a name.
+    r"|\bdefault(?:\s+[a-z]+)?\s+is\s+(?=[a-z][\w-]*(?:[:;,.]|$)))" + _ENGLISH_NAME
 )
 # In English every word is Latin: a name is an acronym, a mixed-case, snake_case or dotted
 # identifier (DPO, PyTorch, read_committed, isolation.level).
 _NAMED_WORD_RE = re.compile(r"[A-Z0-9_].*[A-Z0-9_]|^[a-z]+[A-Z]|[a-z0-9]_[a-z0-9]|[a-z]\.[a-z]")
 
 
+# Kinds of thing a surname names in Russian (a theorem, a correction, a test…).
+_NAMED_KINDS = (
+    r"теорем\w*|поправк\w*|закон\w*|критери\w*|тест\w*|распределени\w*|неравенств\w*|"
+    r"лемм\w*|принцип\w*|эффект\w*|парадокс\w*|формул\w*|метод\w*|алгоритм\w*|"
+    r"преобразовани\w*|разложени\w*|коэффициент\w*|индекс\w*|правил\w*|схем\w*"
+)
+_NAMED_KIND_RE = re.compile(
+    rf"(?<!\w)(?:{_NAMED_KINDS})\s+(?P<name>[А-ЯЁ][а-яё]+(?:\s?[–—-]\s?[А-ЯЁ][а-яё]+)*)(?!\w)"
+)
+
+
 def _term_key(term: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", term.lower().split()[0])
+    return re.sub(r"[^a-z0-9а-яё]", "", term.lower().split()[0])
 
 
 def _cloze(text: str, spans: list[_Span], *, together: bool = False) -> str:
@@ -597,6 +613,38 @@ def colon_list_cloze(sentence: str) -> str | None:
     return hide_repeats(_cloze(sentence, spans))
 
 
+_NAME = rf"{LATIN_TOKEN}(?:\(\))?"
+# «инструкции RUN, COPY и ADD», "Kafka, Pulsar and Redpanda": three or more names in a row.
+_INLINE_NAMES_RE = re.compile(
+    rf"(?<![\w@#/.-])(?P<items>{_NAME}(?:,\s+{_NAME})+,?\s+(?:и|или|and|or)\s+{_NAME})(?![\w-])"
+)
+
+
+def inline_names_cloze(sentence: str) -> str | None:
+    """Three or more names listed in a sentence as one cloze, a deletion per name; None
+    when the names are examples («например map, filter и reduce») or, in an English
+    sentence, ordinary words (in English every word is Latin: only acronyms, mixed-case
+    and code-like names count)."""
+    masked = _masked(sentence)
+    match = _INLINE_NAMES_RE.search(masked)
+    if not match or _EXAMPLE_BEFORE_RE.search(_clause_before(sentence, match.start())):
+        return None
+    spans = [
+        _Span(match.start("items") + m.start(), match.start("items") + m.end())
+        for m in re.finditer(_NAME, match.group("items"))
+        if m.group(0).casefold() not in {"и", "или", "and", "or"}
+    ]
+    names = [sentence[span.start : span.end] for span in spans]
+    english = not CYRILLIC_RE.search(sentence)
+    if not 3 <= len(names) <= MAX_LIST_ITEMS or len(set(names)) < len(names):
+        return None
+    if english and not all(_NAMED_WORD_RE.search(name) for name in names):
+        return None
+    if _words(sentence[: spans[0].start] + sentence[spans[-1].end :]) < 3:
+        return None  # the names alone: nothing asks for them
+    return hide_repeats(_cloze(sentence, spans))
+
+
 # --- one card per fact ----------------------------------------------------------------------
 
 
@@ -645,7 +693,31 @@ def _number_score(sentence: str, span: _Span) -> float:
         score += 0.75
     if _DEFAULT_RE.search(sentence):
         score += 0.5
+    # «мощность — 80%, то есть β = 0.2», "1 GiB, i.e. 1024 MiB": what follows «то есть»
+    # restates the figure before it, which is the one stated.
+    if _RESTATED_RE.search(_clause_before(sentence, span.start)):
+        score -= 0.5
     return score
+
+
+def _restatement(sentence: str, numbers: list[_Span], best: _Span) -> _Span | None:
+    """The figure that restates `best` or that `best` restates («168, то есть 7 дней»)."""
+    for first, second in itertools.pairwise(sorted(numbers, key=lambda s: s.start)):
+        if best in (first, second) and re.fullmatch(
+            rf"\s*\S{{0,12}}\s*,?\s*{_RESTATED_WORDS}\s+(?:\S+\s+){{0,3}}",
+            sentence[first.end : second.start],
+            re.IGNORECASE,
+        ):
+            return second if best == first else first
+    return None
+
+
+_RESTATED_WORDS = r"(?:то есть|т\.\s?е\.|иначе говоря|i\.\s?e\.|that is|in other words)"
+_RESTATED_RE = re.compile(
+    r"(?:^|[\s,(])(?:то есть|т\.\s?е\.|иначе говоря|i\.\s?e\.|that is|in other words)"
+    r"(?!\w)",
+    re.IGNORECASE,
+)
 
 
 def _definition_choice(sentence: str, question_word: str) -> _Choice | None:
@@ -669,6 +741,32 @@ def _definition_choice(sentence: str, question_word: str) -> _Choice | None:
         span = _Span(start, start + len(match.group("x")))
         return _Choice(2.5, "cloze", _cloze(sentence, [span]), fact="definition")
     return None
+
+
+# «MRR (Mean Reciprocal Rank) смотрит…», "AOF (append-only file) logs…": an abbreviation
+# opening its sentence with its expansion after it, then what it does.
+_EXPANDED_SUBJECT_RE = re.compile(
+    r"(?P<abbr>[A-ZА-ЯЁ][A-Za-zА-Яа-яЁё0-9@&+-]*[A-ZА-ЯЁ0-9][A-Za-zА-Яа-яЁё0-9@&+-]*)"
+    r"\s+\((?P<full>[^()]{3,80})\)(?=\s+\S+\s+\S+)"
+)
+
+
+def _expanded_subject(sentence: str) -> _Span | None:
+    """The abbreviation and its expansion that open a sentence saying what the named thing
+    does: the sentence is about it, and the rest determines it better than any of its
+    figures, which are what it does (the expansion alone would be asked beside its own
+    abbreviation). The expansion's words must begin with the abbreviation's first letter,
+    so «GIL (я проверял)» names nothing."""
+    match = _EXPANDED_SUBJECT_RE.match(sentence)
+    if not match:
+        return None
+    full = match.group("full").split()
+    if len(full) < 2 or full[0][:1].lower() != match.group("abbr")[:1].lower():
+        return None
+    rest = sentence[match.end() :]
+    if _words(rest) < 4 or re.match(r"\s*(?:[—–-]|это\b|is\b|are\b)", rest):
+        return None  # «X (…) — это Y» is a definition, asked as one
+    return _Span(0, match.end())
 
 
 # Where one clause of a sentence ends and the next, with a fact of its own, begins.
@@ -735,6 +833,9 @@ def best_card(
     enumeration = colon_list_cloze(sentence)
     if enumeration:
         return _Choice(3.0 + bonus, "cloze", enumeration, fact="list")
+    names = inline_names_cloze(sentence)
+    if names:
+        return _Choice(2.75 + bonus, "cloze", names, fact="list")
     cyrillic = bool(CYRILLIC_RE.search(sentence))
     definition = _definition_choice(sentence, "Что такое {x}?" if cyrillic else "What is {x}?")
     if definition:
@@ -742,7 +843,16 @@ def best_card(
     numbers = _asked_numbers(sentence)
     if numbers:
         best = _best_number(sentence, numbers)
-        return _deletion(sentence, best, _number_score(sentence, best) + bonus, "number")
+        score = _number_score(sentence, best) + bonus
+        partner = _restatement(sentence, numbers, best)
+        if partner:
+            # Either figure gives the other away: one deletion asks both.
+            both = _cloze(sentence, sorted([best, partner], key=lambda s: s.start), together=True)
+            return _Choice(score, "cloze", hide_repeats(both), fact="number")
+        return _deletion(sentence, best, score, "number")
+    named = _expanded_subject(sentence)
+    if named:
+        return _deletion(sentence, named, 2.75 + bonus, "term")
     return term_card(sentence, common, allowed_common, skip, bonus)
 
 
@@ -844,7 +954,8 @@ _TERM_CUE_RE = re.compile(
     r"(?<!\w)(?:метод\w*|алгоритм\w*|параметр\w*|модификатор\w*|метк\w+|формат\w*|фреймворк\w*|"
     r"библиотек\w+|модел\w+|тип\w*|механизм\w*|протокол\w*|функци\w+|макрос\w*|флаг\w*|"
     r"команд\w+|оператор\w*|движ\w+|называ\w+|зов\w+|использу\w+|примен\w+|отвечает|"
-    r"означает|означают|method|algorithm|parameter|setting|flag|called|named|known as|"
+    r"означает|означают|теорем\w*|поправк\w*|закон\w*|критери\w*|тест\w*|"
+    r"распределени\w*|method|algorithm|parameter|setting|flag|called|named|known as|"
     r"means|uses?|using|via)"
     r"[\s«\"(]*$",
     re.IGNORECASE,
