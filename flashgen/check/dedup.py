@@ -406,18 +406,13 @@ class _Sketches:
         buckets = [hash(token) % _SHINGLE_BUCKETS for token in f.prompt_shingles]
         buckets += [_SHINGLE_BUCKETS + hash(token) % _WORD_BUCKETS for token in f.prompt_words]
         row = np.bincount(buckets, minlength=_SHINGLE_BUCKETS + _WORD_BUCKETS)
-        sizes = (len(f.prompt_shingles), len(f.prompt_words))
-        return row, sizes
-
-    @staticmethod
-    def _byte(row: Any) -> Any:
-        # A kept card's count past a byte's range is stored as the range's top: against a
-        # count b within it, min(255, b) = b is still at least what the two share.
-        return row.clip(max=255).astype("uint8")
+        return row, (len(f.prompt_shingles), len(f.prompt_words))
 
     def put(self, i: int, f: _Features) -> None:
         row, self._sizes[i] = self._row(f)
-        self._rows[i] = self._byte(row)
+        # A kept card's count past a byte's range is stored as the range's top: against a
+        # count b within it, min(255, b) = b is still at least what the two share.
+        self._rows[i] = row.clip(max=255)
 
     def may_be_near(self, f: _Features, found: set[int], threshold: float) -> set[int]:
         """The candidates whose question similarity with f's can reach the threshold."""

@@ -209,6 +209,7 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
     return _merged(sentence, spans, _one_name)
 
 
+_SURNAME_CUES = r"теорем\w*|поправк\w*|закон\w*|критери\w*|тест\w*|распределени\w*"
 _ENGLISH_NAME = (
     r"(?P<name>[a-z][\w-]*(?:\s+(?!(?:and|or|of|in|on|to|for|with|by|is|are|was|that|"
     r"which|if|when|from|as|at)\b)[a-z][\w-]*){0,2})"
@@ -224,11 +225,12 @@ _ANNOUNCED_RE = re.compile(
 _NAMED_WORD_RE = re.compile(r"[A-Z0-9_].*[A-Z0-9_]|^[a-z]+[A-Z]|[a-z0-9]_[a-z0-9]|[a-z]\.[a-z]")
 
 
-# Kinds of thing a surname names in Russian (a theorem, a correction, a test…).
+# Kinds of thing a surname names in Russian (a theorem, a correction, a test…); the
+# first of them also cue a term after them (_TERM_CUE_RE).
 _NAMED_KINDS = (
-    r"теорем\w*|поправк\w*|закон\w*|критери\w*|тест\w*|распределени\w*|неравенств\w*|"
-    r"лемм\w*|принцип\w*|эффект\w*|парадокс\w*|формул\w*|метод\w*|алгоритм\w*|"
-    r"преобразовани\w*|разложени\w*|коэффициент\w*|индекс\w*|правил\w*|схем\w*"
+    rf"{_SURNAME_CUES}|неравенств\w*|лемм\w*|принцип\w*|эффект\w*|парадокс\w*|формул\w*|"
+    r"метод\w*|алгоритм\w*|преобразовани\w*|разложени\w*|коэффициент\w*|индекс\w*|"
+    r"правил\w*|схем\w*"
 )
 _NAMED_KIND_RE = re.compile(
     rf"(?<!\w)(?:{_NAMED_KINDS})\s+(?P<name>[А-ЯЁ][а-яё]+(?:\s?[–—-]\s?[А-ЯЁ][а-яё]+)*)(?!\w)"
@@ -713,11 +715,7 @@ def _restatement(sentence: str, numbers: list[_Span], best: _Span) -> _Span | No
 
 
 _RESTATED_WORDS = r"(?:то есть|т\.\s?е\.|иначе говоря|i\.\s?e\.|that is|in other words)"
-_RESTATED_RE = re.compile(
-    r"(?:^|[\s,(])(?:то есть|т\.\s?е\.|иначе говоря|i\.\s?e\.|that is|in other words)"
-    r"(?!\w)",
-    re.IGNORECASE,
-)
+_RESTATED_RE = re.compile(rf"(?:^|[\s,(]){_RESTATED_WORDS}(?!\w)", re.IGNORECASE)
 
 
 def _definition_choice(sentence: str, question_word: str) -> _Choice | None:
@@ -782,9 +780,14 @@ def _best_number(sentence: str, numbers: list[_Span]) -> _Span:
     return max(numbers, key=lambda s: (_number_score(sentence, s), s.start))
 
 
-def _deletion(sentence: str, span: _Span, score: float, fact: str) -> _Choice:
-    """The card that deletes one span of a sentence (and its repeats)."""
-    return _Choice(score, "cloze", hide_repeats(_cloze(sentence, [span])), fact=fact)
+def _deletion(
+    sentence: str, spans: list[_Span], score: float, fact: str, *, together: bool = False
+) -> _Choice:
+    """The card that deletes spans of a sentence (and their repeats), one cN each or, asked
+    `together`, all as c1."""
+    return _Choice(
+        score, "cloze", hide_repeats(_cloze(sentence, spans, together=together)), fact=fact
+    )
 
 
 def sentence_cards(
@@ -809,7 +812,7 @@ def sentence_cards(
         pick = _best_number(sentence, inside)
         # Second to the sentence's best, so a post's budget takes it only when it can.
         score = min(best.score, _number_score(sentence, pick)) - 0.25
-        out.append(_deletion(sentence, pick, score, "number"))
+        out.append(_deletion(sentence, [pick], score, "number"))
     return out
 
 
@@ -845,14 +848,12 @@ def best_card(
         best = _best_number(sentence, numbers)
         score = _number_score(sentence, best) + bonus
         partner = _restatement(sentence, numbers, best)
-        if partner:
-            # Either figure gives the other away: one deletion asks both.
-            both = _cloze(sentence, sorted([best, partner], key=lambda s: s.start), together=True)
-            return _Choice(score, "cloze", hide_repeats(both), fact="number")
-        return _deletion(sentence, best, score, "number")
+        # Either figure of a restatement gives the other away: one deletion asks both.
+        spans = [best, partner] if partner else [best]
+        return _deletion(sentence, spans, score, "number", together=True)
     named = _expanded_subject(sentence)
     if named:
-        return _deletion(sentence, named, 2.75 + bonus, "term")
+        return _deletion(sentence, [named], 2.75 + bonus, "term")
     return term_card(sentence, common, allowed_common, skip, bonus)
 
 
@@ -893,7 +894,7 @@ def term_card(
     score = _term_score(sentence, best)
     if best in pairs:
         return _Choice(score + bonus, "cloze", _cloze(sentence, [pairs[best], best], together=True))
-    return _deletion(sentence, best, score + bonus, "term")
+    return _deletion(sentence, [best], score + bonus, "term")
 
 
 def _term_score(sentence: str, term: _Span) -> float:
@@ -954,8 +955,8 @@ _TERM_CUE_RE = re.compile(
     r"(?<!\w)(?:метод\w*|алгоритм\w*|параметр\w*|модификатор\w*|метк\w+|формат\w*|фреймворк\w*|"
     r"библиотек\w+|модел\w+|тип\w*|механизм\w*|протокол\w*|функци\w+|макрос\w*|флаг\w*|"
     r"команд\w+|оператор\w*|движ\w+|называ\w+|зов\w+|использу\w+|примен\w+|отвечает|"
-    r"означает|означают|теорем\w*|поправк\w*|закон\w*|критери\w*|тест\w*|"
-    r"распределени\w*|method|algorithm|parameter|setting|flag|called|named|known as|"
+    rf"означает|означают|{_SURNAME_CUES}|"
+    r"method|algorithm|parameter|setting|flag|called|named|known as|"
     r"means|uses?|using|via)"
     r"[\s«\"(]*$",
     re.IGNORECASE,
