@@ -45,20 +45,55 @@ GENANKI_RATIO = 10.0
 _NUMBER_RE = re.compile(r"\d+")
 _TERM_RE = re.compile(r"\b[A-Z][A-Za-z]{2,}\b")
 
-# Run in a child: the build, then its own peak memory. ru_maxrss of RUSAGE_CHILDREN is the
-# largest child so far, so each measurement gets a process of its own.
+# Run in a child: the build, then its peak memory. ru_maxrss of RUSAGE_CHILDREN is the
+# largest descendant so far, so each measurement gets a process of its own; and since a
+# large offline build makes its cards in worker processes, the memory of the build's whole
+# process tree is sampled too, and the larger of the two is its peak.
 _MEASURE = """
-import resource, subprocess, sys, time, json
+import json, os, resource, subprocess, sys, threading, time
 limit = float(sys.argv[2]) or None
+page = os.sysconf("SC_PAGE_SIZE")
+tree_peak = 0
+def tree_rss(root):
+    children, rss = {}, {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{name}/statm") as statm:
+                rss[int(name)] = int(statm.read().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(name))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo += children.get(pid, [])
+    return total
+def sample(child, stop):
+    global tree_peak
+    while not stop.wait(0.25):
+        tree_peak = max(tree_peak, tree_rss(child.pid))
 started = time.perf_counter()
+child = subprocess.Popen(sys.argv[3:], cwd=sys.argv[1], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+stop = threading.Event()
+sampler = threading.Thread(target=sample, args=(child, stop), daemon=True)
+sampler.start()
 try:
-    done = subprocess.run(sys.argv[3:], cwd=sys.argv[1], capture_output=True, text=True,
-                          timeout=limit)
-    rc, out, err = done.returncode, done.stdout, done.stderr
-except subprocess.TimeoutExpired as stopped:
-    rc, out, err = "timeout", str(stopped.stdout or ""), ""
+    out, err = child.communicate(timeout=limit)
+    rc = child.returncode
+except subprocess.TimeoutExpired:
+    child.kill()
+    out, err = child.communicate()
+    rc = "timeout"
 wall = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+stop.set()
+sampler.join()
+peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, tree_peak / 2**20)
 print(json.dumps({"rc": rc, "wall": wall, "peak_mb": peak,
                   "out": out[-2000:], "err": err[-2000:]}))
 """

@@ -34,7 +34,7 @@ from flashgen.export import (
     packaged_notes,
 )
 from flashgen.files import folder_lock
-from flashgen.generate import generate_llm, generate_offline
+from flashgen.generate import generate_llm, generate_offline_all
 from flashgen.generate.modes import first_mode
 from flashgen.generate.prompts import RequestBuilder
 from flashgen.generate.sections import split_long_posts
@@ -505,16 +505,21 @@ def _generate(
             notices.append(OFFLINE_NOTICE)
         limit = (generator or GeneratorConfig()).max_offline_cards
         cards: list[Card] = []
-        for done, post in enumerate(posts, 1):
-            made = generate_offline(post, limit)
-            if len(made) >= limit:
-                notices.append(
-                    f"post {post.id}: kept its best {limit} offline cards "
-                    "(max_offline_cards in flashgen.toml)"
-                )
-            cards += made
-            if progress is not None:
-                progress(done, len(posts))
+        done = 0
+        # Each run of posts is checked here while the workers make the next one's cards.
+        for batch in generate_offline_all(posts, limit):
+            for made in batch:
+                post = posts[done]
+                done += 1
+                if len(made) >= limit:
+                    notices.append(
+                        f"post {post.id}: kept its best {limit} offline cards "
+                        "(max_offline_cards in flashgen.toml)"
+                    )
+                on_cards(made)
+                cards += made
+                if progress is not None:
+                    progress(done, len(posts))
         return cards, Generation(), {}
     # A long post goes in sections, each its own request; its cards come back under it.
     sections, owner = split_long_posts(posts, generator.section_chars)

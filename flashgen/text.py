@@ -8,7 +8,7 @@ import re
 import sys
 import unicodedata
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from functools import lru_cache
 
 _QUOTES = str.maketrans({c: '"' for c in "«»“”„‟″"} | {c: "'" for c in "‘’‚‛′`"})
@@ -440,15 +440,28 @@ def positioned_words(text: str, *, dotted: bool = False) -> list[tuple[str, int,
     return out
 
 
-def _tokens(text: str) -> tuple[list[str], list[int]]:
+@lru_cache(maxsize=1024)
+def _tokens(text: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """The folded words of a text, and for each the number of clause breaks before it."""
     # Folded whole first, then split: the words and breaks of the normal form, as the
     # duplicate search has always weighed them (its lines joined, «İ» folded in place).
+    # Memoised: the cards of one sentence share their evidence, and are weighed together.
     found = positioned_words(normalize(text))
-    return [w[0] for w in found], [w[1] for w in found]
+    return tuple(w[0] for w in found), tuple(w[1] for w in found)
 
 
-def _answer_spans(tokens: list[str], answers: tuple[str, ...] | list[str]) -> list[range]:
+def _by_head(tokens: Sequence[str]) -> dict[str, list[int]]:
+    """Positions of words by their first four letters, which any two forms of one word
+    share (same_stem): a word is tried against those, not against every word."""
+    heads: dict[str, list[int]] = {}
+    for p, token in enumerate(tokens):
+        heads.setdefault(token[:4], []).append(p)
+    return heads
+
+
+def _answer_spans(
+    tokens: Sequence[str], heads: dict[str, list[int]], answers: tuple[str, ...] | list[str]
+) -> list[range]:
     """Where the answers stand among the evidence's words: each whole occurrence, else each
     word of theirs found alone."""
     spans: list[range] = []
@@ -457,17 +470,16 @@ def _answer_spans(tokens: list[str], answers: tuple[str, ...] | list[str]) -> li
         if not wanted:
             continue
         size = len(wanted)
-        for start in range(len(tokens) - size + 1):
-            if all(
+        for start in heads.get(wanted[0][:4], ()):
+            if start + size <= len(tokens) and all(
                 same_stem(t, w) for t, w in zip(tokens[start : start + size], wanted, strict=True)
             ):
                 spans.append(range(start, start + size))
     if spans:
         return spans
     wanted_all = [w for answer in answers for w in words(normalize(answer))]
-    return [
-        range(i, i + 1) for i, t in enumerate(tokens) if any(same_stem(t, w) for w in wanted_all)
-    ]
+    places = sorted({p for w in wanted_all for p in heads.get(w[:4], ())})
+    return [range(p, p + 1) for p in places if any(same_stem(tokens[p], w) for w in wanted_all)]
 
 
 def word_forms(word: str) -> list[str]:
@@ -500,13 +512,9 @@ def _anchor_weights(
     question: str, quote: str, answers: tuple[str, ...]
 ) -> tuple[tuple[str, float], ...]:
     tokens, clauses = _tokens(quote)
-    spans = _answer_spans(tokens, answers)
+    by_head = _by_head(tokens)
+    spans = _answer_spans(tokens, by_head, answers)
     answer_words = [w for a in answers for w in words(normalize(a))]
-    # Positions of the evidence's words by their first four letters, which any two forms
-    # of one word share (same_stem): a question word is tried against those, not all.
-    by_head: dict[str, list[int]] = {}
-    for p, token in enumerate(tokens):
-        by_head.setdefault(token[:4], []).append(p)
     found: dict[str, float] = {}
     for word in words(normalize(question)):
         if word in FUNCTION_WORDS or word in QUESTION_WORDS:

@@ -16,7 +16,7 @@ import itertools
 import math
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,6 +135,7 @@ class _Features:
     answer_shingles: tuple[str, ...] = ()
     answer_words: tuple[str, ...] = ()
     numbers: frozenset[float] = frozenset()
+    weighed: float | None = None
 
     # Only cards that meet a twin need these: weighed then (and memoised by text), not
     # for every card, and not kept.
@@ -146,7 +147,11 @@ class _Features:
     @property
     def support(self) -> float:
         """How well the evidence backs question and answer together (text.support)."""
-        return sum(self.anchors.values())
+        # Kept, one number: a kept card of a repetitive channel meets a twin again and
+        # again, and was weighed anew each time its text had left the memo.
+        if self.weighed is None:
+            self.weighed = sum(self.anchors.values())
+        return self.weighed
 
     def tokenize(self) -> _Features:
         if not self.tokenized:
@@ -369,7 +374,12 @@ class _TextIndex:
         found: set[int] = set().union(*map(_members, postings[small]))
         if sizes[1 - small] <= _MERGE_RATIO * sizes[small]:
             found &= set().union(*map(_members, postings[1 - small]))
-        return self._sketches.may_be_near(f, found, self._question_t)
+        return found
+
+    def plausible(self, f: _Features, ordered: Sequence[int]) -> Iterator[int]:
+        """The candidates, in the order given, whose question similarity with f's can
+        reach the threshold (_Sketches.may_be_near)."""
+        return self._sketches.may_be_near(f, ordered, self._question_t)
 
 
 # The larger side of a candidate search is merged only when at most this many times the
@@ -377,6 +387,8 @@ class _TextIndex:
 _MERGE_RATIO = 8
 # Candidates fewer than this are tested one by one: a sketch bound would cost more.
 _FEW_CANDIDATES = 24
+# Candidates bounded at once: the first block, and the largest the blocks grow to.
+_FIRST_BLOCK, _LAST_BLOCK = 64, 4096
 # Buckets of a question's sketch, for its shingles and for its words.
 _SHINGLE_BUCKETS, _WORD_BUCKETS = 128, 32
 
@@ -414,27 +426,33 @@ class _Sketches:
         # count b within it, min(255, b) = b is still at least what the two share.
         self._rows[i] = row.clip(max=255)
 
-    def may_be_near(self, f: _Features, found: set[int], threshold: float) -> set[int]:
-        """The candidates whose question similarity with f's can reach the threshold."""
-        if len(found) < _FEW_CANDIDATES:
-            return found
+    def may_be_near(self, f: _Features, ordered: Sequence[int], threshold: float) -> Iterator[int]:
+        """The candidates, in the order given, whose question similarity with f's can reach
+        the threshold: bounded a block at a time, the blocks growing, since the caller
+        stops at the first near one and on a repetitive channel that one comes early."""
+        if len(ordered) < _FEW_CANDIDATES:
+            yield from ordered
+            return
         np = self._np
         row, (shingles_n, words_n) = self._row(f)
         if row.max() > 255:  # a question tens of thousands of characters long: no bound
-            return found
-        ids = np.fromiter(found, dtype=np.int64, count=len(found))
-        shared = np.minimum(self._rows[ids], row)
-        bounds = []
-        for part, size, column in (
-            (slice(0, _SHINGLE_BUCKETS), shingles_n, 0),
-            (slice(_SHINGLE_BUCKETS, None), words_n, 1),
-        ):
-            most = shared[:, part].sum(axis=1, dtype=np.int64)
-            union = self._sizes[ids, column] + size - most
-            # Empty against empty is 1.0 in the test (_jaccard).
-            bounds.append(np.where(union > 0, most / np.maximum(union, 1), 1.0))
-        keep = (bounds[0] >= threshold) | (bounds[1] >= threshold)
-        return set(ids[keep].tolist())
+            yield from ordered
+            return
+        start, block = 0, _FIRST_BLOCK
+        while start < len(ordered):
+            ids = np.asarray(ordered[start : start + block], dtype=np.int64)
+            start, block = start + block, min(2 * block, _LAST_BLOCK)
+            shared = np.minimum(self._rows[ids], row)
+            keep = np.zeros(len(ids), dtype=bool)
+            for part, size, column in (
+                (slice(0, _SHINGLE_BUCKETS), shingles_n, 0),
+                (slice(_SHINGLE_BUCKETS, None), words_n, 1),
+            ):
+                most = shared[:, part].sum(axis=1, dtype=np.int64)
+                union = self._sizes[ids, column] + size - most
+                # Empty against empty is 1.0 in the test (_jaccard).
+                keep |= np.where(union > 0, most / np.maximum(union, 1), 1.0) >= threshold
+            yield from ids[keep].tolist()
 
 
 Prepared = _Features
@@ -508,13 +526,14 @@ def find_duplicates(
         mine = features[i].identity
         found: Iterable[int]
         if exhaustive:
-            found = slot_of
+            found = sorted(slot_of, key=slot_of.__getitem__)
         elif neighbours is not None:
-            found = (k for k in neighbours[i] if k in slot_of)
+            found = sorted((k for k in neighbours[i] if k in slot_of), key=slot_of.__getitem__)
         else:
             assert index is not None
-            found = index.candidates(features[i])
-        for k in sorted(found, key=slot_of.__getitem__):
+            ordered = sorted(index.candidates(features[i]), key=slot_of.__getitem__)
+            found = index.plausible(features[i], ordered)
+        for k in found:
             if features[k].identity == mine or features[k].kind != features[i].kind:
                 continue
             if neighbours is not None or near(i, k):

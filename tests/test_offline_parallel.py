@@ -1,0 +1,108 @@
+"""Offline cards made in worker processes: the same cards, in the same order, as one
+process makes; and a pool that cannot work costs no cards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from flashgen import read_posts
+from flashgen.generate import generate_offline, generate_offline_all
+from flashgen.generate import offline as offline_module
+from flashgen.models import Card, Post
+from flashgen.pipeline import run
+
+
+def _posts(seed_path: Path, copies: int = 3) -> list[Post]:
+    """The seed's posts several times over, each copy its own post."""
+    base = read_posts([seed_path])
+    return [
+        post.model_copy(update={"id": f"{post.id}-{copy}"})
+        for copy in range(copies)
+        for post in base
+    ]
+
+
+def _flat(batches: Iterator[list[list[Card]]]) -> list[list[Card]]:
+    return [made for batch in batches for made in batch]
+
+
+@pytest.fixture
+def small_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A handful of posts in runs of three, so a test's build uses the pool.
+    monkeypatch.setattr(offline_module, "PARALLEL_POSTS", 4)
+    monkeypatch.setattr(offline_module, "_CHUNK", 3)
+
+
+def test_workers_make_the_cards_one_process_makes(seed_path: Path, small_runs: None) -> None:
+    posts = _posts(seed_path)
+    alone = [generate_offline(post, 40) for post in posts]
+    together = _flat(generate_offline_all(posts, 40, workers=2))
+    assert len(together) == len(posts)
+    assert together == alone
+    assert sum(map(len, together)) > len(posts)  # the seed's posts do carry facts
+
+
+def test_a_pool_that_breaks_leaves_the_rest_to_the_build(
+    seed_path: Path, small_runs: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    posts = _posts(seed_path)
+    real = offline_module._in_workers
+
+    def breaks_after_one(
+        chunks: Sequence[Sequence[Post]], max_cards: int | None, workers: int
+    ) -> Iterator[list[list[Card]]]:
+        made = real(chunks, max_cards, workers)
+        yield next(made)
+        made.close()
+        raise BrokenProcessPool("a worker was killed")
+
+    monkeypatch.setattr(offline_module, "_in_workers", breaks_after_one)
+    together = _flat(generate_offline_all(posts, 40, workers=2))
+    assert together == [generate_offline(post, 40) for post in posts]
+
+
+def test_a_pool_that_cannot_start_costs_nothing(
+    seed_path: Path, small_runs: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_semaphores(*_: object) -> Iterator[list[list[Card]]]:
+        raise OSError("[Errno 38] Function not implemented")
+        yield []  # pragma: no cover
+
+    monkeypatch.setattr(offline_module, "_in_workers", no_semaphores)
+    posts = _posts(seed_path, copies=1)
+    assert _flat(generate_offline_all(posts, 40, workers=2)) == [
+        generate_offline(post, 40) for post in posts
+    ]
+
+
+def test_a_build_in_workers_keeps_its_verdicts_notices_and_progress(
+    seed_path: Path, small_runs: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build checks each run of posts as it comes: the accepted and rejected cards are
+    those of a build made in one process, and progress counts every post once."""
+    used: list[int] = []
+    real = offline_module._in_workers
+
+    def counted(
+        chunks: Sequence[Sequence[Post]], max_cards: int | None, workers: int
+    ) -> Iterator[list[list[Card]]]:
+        used.append(workers)
+        return real(chunks, max_cards, workers)
+
+    monkeypatch.setattr(offline_module, "_in_workers", counted)
+    monkeypatch.setattr(offline_module, "_usable_cores", lambda: 2)
+    calls: list[tuple[int, int]] = []
+    parallel = run([seed_path], progress=lambda done, total: calls.append((done, total)))
+    assert used == [2]
+    monkeypatch.setattr(offline_module, "_usable_cores", lambda: 1)
+    serial = run([seed_path])
+    assert used == [2]  # one core: no pool
+    assert [c.model_dump() for c in parallel.accepted] == [c.model_dump() for c in serial.accepted]
+    assert [r.reasons for r in parallel.rejected] == [r.reasons for r in serial.rejected]
+    assert parallel.notices == serial.notices
+    assert [done for done, _ in calls] == list(range(1, len(parallel.posts) + 1))
