@@ -255,6 +255,7 @@ NUMBER_SPAN_RE = re.compile(
     rf"(?<![\w.,\-/#@])(?:"
     rf"\d{{1,2}}\s(?:{_MONTHS})(?:\s\d{{4}}(?:\s(?:года|г\.))?)?"  # 30 октября 2024 года
     rf"|{NUM}\s?[-–—]\s?{NUM}{_UNIT}?"  # 10-30, 5–7%
+    r"|\d+/\d+(?![\d/])"  # 1/3: a fraction is one number, not two
     rf"|{NUM}{_UNIT}?"
     rf")(?![\w)])"
 )

@@ -807,3 +807,68 @@ def test_a_restated_figure_is_asked_with_the_one_it_restates() -> None:
     # Two figures without «то есть» between them are two facts: the later is asked alone.
     card = best_card("Модель весит 7 GB, а в int4 — 3.5 GB.", set())
     assert card is not None and _answers(card.question) == ["3.5 GB"]
+
+
+@pytest.mark.parametrize(
+    ("text", "heading"),
+    [
+        (
+            "🐍 GIL: почему потоки в Python не ускоряют счётчик\n\n"
+            "Интервал переключения потоков по умолчанию равен 0.005 секунды.",
+            "GIL: почему потоки в Python не ускоряют счётчик",
+        ),
+        (
+            "🚀 Kafka retention in practice\n\n"
+            "By default Kafka keeps messages for 168 hours before it deletes them.",
+            "Kafka retention in practice",
+        ),
+    ],
+)
+def test_an_emoji_opens_a_heading(text: str, heading: str) -> None:
+    """A Telegram heading often opens with an emoji: it is the post's title (the Extra),
+    not a list item and not a sentence to card."""
+    cards = generate_offline(_post(text))
+    assert cards
+    assert all(card.answer == heading for card in cards)
+    assert not any(heading.split(":")[0] in card.source_quote for card in cards)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "🔹 Kafka хранит сообщения 7 дней по умолчанию.\n🔹 Flink держит состояние в RocksDB.",
+        "🔹 Kafka keeps messages for 7 days by default.\n🔹 Flink keeps its state in RocksDB.",
+    ],
+)
+def test_an_emoji_list_starts_with_an_item_not_a_heading(text: str) -> None:
+    cards = generate_offline(_post(text))
+    assert cards and all(card.answer == "" for card in cards)
+    assert any("7" in card.answers for card in cards)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        ("α обычно берут 0.05 — это допустимая вероятность ошибки первого рода.", "0.05"),
+        ("Alpha set at 0.05 is the accepted rate of false positives in a test.", "0.05"),
+    ],
+)
+def test_a_head_that_states_a_figure_is_not_defined(sentence: str, answer: str) -> None:
+    """«X — это Y» where X is a clause with a figure: asking «Что такое α обычно берут
+    0.05?» makes no sense; the card asks the figure."""
+    card = best_card(sentence, set())
+    assert card is not None and card.kind == "cloze"
+    assert _answers(card.question) == [answer]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Если релевантный айтем стоит на 3-м месте, вклад пользователя в метрику равен 1/3.",
+        "When the first relevant item is at rank 3, the user adds 1/3 to the metric.",
+    ],
+)
+def test_a_fraction_is_one_number(sentence: str) -> None:
+    card = best_card(sentence, set())
+    assert card is not None
+    assert _answers(card.question) == ["1/3"]

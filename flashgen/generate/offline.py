@@ -734,6 +734,10 @@ def _definition_choice(sentence: str, question_word: str) -> _Choice | None:
         y = match.group("y").strip()
         if _words(x) > MAX_HEAD_WORDS or not _safe(x) or _VAGUE_HEAD_RE.match(x):
             return None
+        if _number_spans(x):
+            # «α обычно берут 0.05 — это …»: what states a figure is a clause, not a name
+            # to define; its card asks the figure.
+            return None
         short = re.split(r"[,;:]\s|\s[—–]\s", y)[0]
         answer = short if _words(short) >= 3 else y
         if _words(answer) <= MAX_DEFINITION_WORDS and _safe(answer):
@@ -1013,12 +1017,23 @@ def _joined_continuations(lines: list[str]) -> list[str]:
     return out
 
 
+# Bullets typed as characters, not pictographs: a line they open is a list item.
+_TYPED_BULLETS = frozenset("•·▪▫◦‣∙*+-–—➖➤►→✓✔")
+
+
 def _title(lines: list[str]) -> str | None:
     """The post's heading: a short first line that is not a sentence, a list item or noise."""
     if len(lines) < 2:
         return None
     first = lines[0].strip()
-    if not first or _item(first) or first.endswith((".", "!", ":")) or not_a_fact(first):
+    item = _item(first)
+    if item is not None and item.number is None and item.marker not in _TYPED_BULLETS:
+        # «🐍 GIL: почему потоки…»: an emoji opens a channel's heading as often as a list's
+        # item; it is the first item only where one of its kind follows.
+        following = _item(lines[1])
+        if following is None or following.marker != item.marker:
+            first, item = item.text, None
+    if not first or item or first.endswith((".", "!", ":")) or not_a_fact(first):
         return None
     if first[:1].islower():
         return None  # a sentence cut by a line break, not a heading
