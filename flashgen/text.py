@@ -252,7 +252,8 @@ _UNIT = (
 )
 # Where a number stands, as a cloze deletes it: a date, a range, or digits with their unit.
 NUMBER_SPAN_RE = re.compile(
-    rf"(?<![\w.,\-/#@])(?:"
+    # Not inside a name: «python:3.12-slim» is an image, not a figure.
+    rf"(?<![\w.,\-/#@])(?<![A-Za-z]:)(?:"
     rf"\d{{1,2}}\s(?:{_MONTHS})(?:\s\d{{4}}(?:\s(?:года|г\.))?)?"  # 30 октября 2024 года
     rf"|{NUM}\s?[-–—]\s?{NUM}{_UNIT}?"  # 10-30, 5–7%
     r"|\d+/\d+(?![\d/])"  # 1/3: a fraction is one number, not two

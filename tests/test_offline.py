@@ -872,3 +872,72 @@ def test_a_fraction_is_one_number(sentence: str) -> None:
     card = best_card(sentence, set())
     assert card is not None
     assert _answers(card.question) == ["1/3"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        (
+            "Для мониторинга дрейфа признаков часто используют Population Stability Index (PSI).",
+            "Population Stability Index (PSI)",
+        ),
+        (
+            "Redis пишет журнал AOF (append-only file) на диск раз в секунду.",
+            "AOF (append-only file)",
+        ),
+        (
+            "For drift monitoring teams usually compute the Population Stability Index (PSI).",
+            "Population Stability Index (PSI)",
+        ),
+    ],
+)
+def test_an_abbreviation_is_asked_with_its_expansion(sentence: str, answer: str) -> None:
+    """Either side of «Population Stability Index (PSI)» left in view gives the other away:
+    a card that asks one asks both."""
+    card = best_card(sentence, set())
+    assert card is not None
+    assert _answers(card.question) == [answer]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "DistilBERT — это классический пример: он сохраняет 97% качества BERT и на 40% меньше.",
+        "DistilBERT is the classic example: it keeps 97% of what BERT scores and is 40% smaller.",
+    ],
+)
+def test_an_example_is_no_definition(sentence: str) -> None:
+    card = best_card(sentence, set())
+    assert card is not None and card.kind == "cloze"
+    assert _answers(card.question)[0].endswith("%")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        (
+            "Берите slim-базу: python:3.12-slim весит порядка 150 МБ против 1 ГБ у полного.",
+            "150 МБ",
+        ),
+        (
+            "Take the slim base: python:3.12-slim weighs about 150 MB versus 1 GB for full.",
+            "150 MB",
+        ),
+    ],
+)
+def test_a_figure_set_against_another_is_not_asked(sentence: str, answer: str) -> None:
+    """The version inside an image name is no figure, and of «150 МБ против 1 ГБ» the card
+    asks what the sentence states, not what it compares it with."""
+    card = best_card(sentence, set())
+    assert card is not None
+    assert _answers(card.question) == [answer]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["Для этого есть SCD (Slowly Changing Dimensions).", "For this — use Apache Flink."],
+)
+def test_marks_are_no_context_for_a_term(sentence: str) -> None:
+    """What is left of the sentence must say enough to determine the term: three words and
+    a dash or a parenthesis are not enough."""
+    assert best_card(sentence, set()) is None

@@ -701,11 +701,22 @@ def _number_score(sentence: str, span: _Span) -> float:
         score += 0.75
     if _DEFAULT_RE.search(sentence):
         score += 0.5
+    # «150 МБ против примерно 1 ГБ», "one round trip instead of the two": the figure a
+    # sentence sets another against is not its point.
+    if _INSTEAD_BEFORE_RE.search(_clause_before(sentence, span.start)):
+        score -= 0.25
     # «мощность — 80%, то есть β = 0.2», "1 GiB, i.e. 1024 MiB": what follows «то есть»
     # restates the figure before it, which is the one stated.
     if _RESTATED_RE.search(_clause_before(sentence, span.start)):
         score -= 0.5
     return score
+
+
+_INSTEAD_BEFORE_RE = re.compile(
+    r"(?<!\w)(?:instead of|rather than|compared to|compared with|versus|vs\.?|вместо|против|"
+    r"по сравнению с)\s+(?:(?:the|about|around|roughly|примерно|около|порядка)\s+)?$",
+    re.IGNORECASE,
+)
 
 
 def _restatement(sentence: str, numbers: list[_Span], best: _Span) -> _Span | None:
@@ -724,6 +735,11 @@ _RESTATED_WORDS = r"(?:то есть|т\.\s?е\.|иначе говоря|i\.\s?e
 _RESTATED_RE = re.compile(rf"(?:^|[\s,(]){_RESTATED_WORDS}(?!\w)", re.IGNORECASE)
 
 
+_EXAMPLE_HEAD_RE = re.compile(
+    r"(?:(?:the|a|an)\s+)?(?:\w+\s+){0,2}(?:example|пример)", re.IGNORECASE
+)
+
+
 def _definition_choice(sentence: str, question_word: str) -> _Choice | None:
     """«X — это Y» as «Что такое X?» / Y where Y is short; else a deletion of X."""
     for pattern in (DEFINITION_RU_RE, DEFINITION_EN_RE):
@@ -739,6 +755,9 @@ def _definition_choice(sentence: str, question_word: str) -> _Choice | None:
             # to define; its card asks the figure.
             return None
         short = re.split(r"[,;:]\s|\s[—–]\s", y)[0]
+        if _EXAMPLE_HEAD_RE.fullmatch(short):
+            # "DistilBERT is the classic example: it keeps…": what it is comes after.
+            return None
         answer = short if _words(short) >= 3 else y
         if _words(answer) <= MAX_DEFINITION_WORDS and _safe(answer):
             # «Партиция» opens the sentence, «партиция» is asked about.
@@ -887,10 +906,14 @@ def term_card(
     # The rest must say enough to determine the term: never a sentence's only content;
     # never one example of several («например map и filter»), or a name its sibling gives
     # away («min и max», «valid_from и valid_to», «Dict/List»).
+    # An abbreviation and its expansion are one name: either alone the other gives away.
+    spelled = _spelled_out(sentence)
+    terms = list(dict.fromkeys(_with_its_spelling(t, spelled) for t in terms))
     terms = [
         t
         for t in terms
-        if _words(sentence[: t.start] + sentence[t.end :]) >= 4
+        # Words, not marks: «Для этого есть {{c1::SCD}}.» leaves three.
+        if len(re.findall(r"\w+", sentence[: t.start] + " " + sentence[t.end :])) >= 4
         and not _EXAMPLE_BEFORE_RE.search(_clause_before(sentence, t.start))
     ]
     # The second of a pair is asked with the first, as one deletion: «умеют {{c1::schema
@@ -905,6 +928,50 @@ def term_card(
     if best in pairs:
         return _Choice(score + bonus, "cloze", _cloze(sentence, [pairs[best], best], together=True))
     return _deletion(sentence, [best], score + bonus, "term")
+
+
+_PARENTHESIS_RE = re.compile(r"\(([^()]{2,80})\)")
+
+
+def _initials(words: list[str]) -> str:
+    return "".join(word[0] for word in words).upper()
+
+
+def _spelled_out(sentence: str) -> list[tuple[_Span, _Span]]:
+    """Each abbreviation beside its expansion in parentheses, either way round
+    («Adaptive Query Execution (AQE)», "AOF (append-only file)"): two spans that say one
+    name."""
+    pairs = []
+    for match in _PARENTHESIS_RE.finditer(sentence):
+        inner = match.group(1).strip()
+        inside = _Span(match.start(1), match.end(1))
+        before = list(re.finditer(r"\S+", sentence[: match.start()]))
+        letters = re.sub(r"[^A-Za-zА-ЯЁа-яё]", "", inner)
+        if " " not in inner and 2 <= len(letters) <= 8 and letters.isupper():
+            words = before[-len(letters) :]
+            if len(words) == len(letters) and _initials([w.group() for w in words]) == letters:
+                pairs.append((_Span(words[0].start(), words[-1].end()), inside))
+            continue
+        if before:
+            last = before[-1]
+            head = re.sub(r"[^A-Za-zА-ЯЁа-яё]", "", last.group())
+            parts = re.split(r"[\s-]+", inner)
+            if 2 <= len(head) <= 8 and head.isupper() and _initials(parts) == head:
+                pairs.append((_Span(last.start(), last.end()), inside))
+    return pairs
+
+
+def _with_its_spelling(term: _Span, pairs: list[tuple[_Span, _Span]]) -> _Span:
+    """The term, or with the other side of its abbreviation and expansion when it is one
+    side of one (the closing parenthesis included)."""
+
+    def meets(a: _Span, b: _Span) -> bool:
+        return a.start < b.end and b.start < a.end
+
+    for one, inside in pairs:
+        if meets(term, one) != meets(term, inside):
+            return _Span(min(term.start, one.start), max(term.end, inside.end + 1))
+    return term
 
 
 def _term_score(sentence: str, term: _Span) -> float:
