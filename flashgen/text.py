@@ -309,7 +309,7 @@ _COMMON_EN = frozenset(
     also just very first second third last new old same other such via using used use uses
     instead rather only its their them our your his her""".split()
 )
-LATIN_TOKEN = r"[A-Za-z][A-Za-z0-9_]*(?:[-+.'][A-Za-z0-9_]+)*"
+LATIN_TOKEN = r"[A-Za-z][A-Za-z0-9_]*(?:[-+.'][A-Za-z0-9_]+|/\d+(?:\.\d+)?(?![\w/]))*"
 _LATIN_RE = re.compile(rf"(?<![\w]){LATIN_TOKEN}")
 # A name of up to four Latin words, as a cloze deletes it; a version number belongs to the
 # name before it (LLaMA 3.1), so it is never split off.

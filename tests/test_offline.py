@@ -7,6 +7,7 @@ of real posts (signatures, reactions, keycaps, calls to act, link previews, hash
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -941,3 +942,58 @@ def test_marks_are_no_context_for_a_term(sentence: str) -> None:
     """What is left of the sentence must say enough to determine the term: three words and
     a dash or a parenthesis are not enough."""
     assert best_card(sentence, set()) is None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "gRPC runs on HTTP/2 and uses Protocol Buffers as its interface language and format.",
+        "Сервис поддерживает HTTP/2 и отвечает быстрее, чем по старому протоколу.",
+    ],
+)
+def test_a_protocol_version_stays_with_its_name(sentence: str) -> None:
+    """«HTTP/2» is one name: a deletion of «HTTP» alone leaves «/2» behind it."""
+    card = best_card(sentence, set())
+    assert card is not None
+    assert "{{c1::HTTP}}/" not in card.question
+    assert all(not answer.startswith("2") for answer in _answers(card.question))
+
+
+@pytest.mark.parametrize(
+    ("text", "subject"),
+    [
+        (
+            "gRPC vs REST — заметки после миграции\n\n"
+            "Размер сообщения по умолчанию ограничен 4 МБ в большинстве реализаций.",
+            "gRPC vs REST",
+        ),
+        (
+            "gRPC vs REST — notes from our migration\n\n"
+            "The default maximum message size in most implementations is 4 MB.",
+            "gRPC",
+        ),
+    ],
+)
+def test_a_heading_may_open_with_a_lowercase_name(text: str, subject: str) -> None:
+    """«gRPC vs REST» is a heading, not a sentence cut by a line break, and names what the
+    post is about."""
+    heading = text.split("\n", 1)[0]
+    cards = generate_offline(_post(text))
+    assert cards and all(card.answer == heading for card in cards)
+    assert all(card.question.startswith(f"({subject}) ") for card in cards)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Since Kafka 3.0, enable.idempotence defaults to true, and it requires acks=all.",
+        "gRPC runs on HTTP/2 and uses Protocol Buffers as its interface definition language.",
+    ],
+)
+def test_english_names_in_an_opening_run_and_no_version_as_a_name(sentence: str) -> None:
+    """The names after a sentence's first Latin word are still names («gRPC runs on
+    HTTP/2»); a version alone («Kafka 3.0») is no name to ask."""
+    card = best_card(sentence, set())
+    assert card is not None
+    answers = _answers(card.question)
+    assert answers and not any(re.fullmatch(r"[\d.]+", answer) for answer in answers)

@@ -189,17 +189,21 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
         if key in common and key not in allowed_common:
             continue
         if not cyrillic:
-            # In English every word is Latin: only names stand out (DPO, PyTorch, GPT-4).
-            if match.start() == 0:
-                continue
+            # In English every word is Latin: only names stand out (DPO, PyTorch, GPT-4),
+            # and not the one that opens the sentence, its subject.
             # "ID and a sequence", "gRPC runs on HTTP": a name is a run of named words,
             # not the words around or between them.
             run: list[re.Match[str]] = []
             for word in [*re.finditer(r"\S+", term), None]:
-                if word is not None and _NAMED_WORD_RE.search(word.group(0)):
+                # A name has a letter: «Kafka 3.0» names Kafka, and 3.0 is its version.
+                if (
+                    word is not None
+                    and _NAMED_WORD_RE.search(word.group(0))
+                    and re.search(r"[A-Za-z]", word.group(0))
+                ):
                     run.append(word)
                     continue
-                if run:
+                if run and match.start() + run[0].start() > 0:
                     start = match.start() + run[0].start()
                     end = match.start() + run[-1].end()
                     spans.append(_Span(start, len(sentence[:end].rstrip(".,;:"))))
@@ -1102,8 +1106,10 @@ def _title(lines: list[str]) -> str | None:
             first, item = item.text, None
     if not first or item or first.endswith((".", "!", ":")) or not_a_fact(first):
         return None
-    if first[:1].islower():
-        return None  # a sentence cut by a line break, not a heading
+    head = first.split(maxsplit=1)[0]
+    if first[:1].islower() and not re.search(r"[a-z][A-Z]", head):
+        # A sentence cut by a line break, not a heading; «gRPC vs REST» is one.
+        return None
     # «Детекторы текста | Notion»: a link preview's site name is not part of the heading.
     title = without_pictographs(first).split(" | ")[0].strip()
     return title if 1 <= _words(title) <= MAX_TITLE_WORDS else None
@@ -1136,6 +1142,10 @@ def _subject(title: str | None, sentences: list[str]) -> str | None:
         # every word is Latin: there only a capitalised name past the first word counts.
         if not CYRILLIC_RE.search(title):
             named = [m.group(0) for m in _CAPITALISED_RE.finditer(title) if m.start() > 0]
+            # «gRPC vs REST», «ARIMA in plain English»: a first word written as a name is one.
+            head = title.split(maxsplit=1)[0]
+            if re.fullmatch(LATIN_TOKEN, head) and _NAMED_WORD_RE.search(head):
+                named.insert(0, head)
             return named[0] if named else None
         for term in _latin_names(title):
             return term if _words(term) <= 3 else term.split()[0]
