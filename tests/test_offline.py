@@ -997,3 +997,50 @@ def test_english_names_in_an_opening_run_and_no_version_as_a_name(sentence: str)
     assert card is not None
     answers = _answers(card.question)
     assert answers and not any(re.fullmatch(r"[\d.]+", answer) for answer in answers)
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        (
+            "У git reset три режима:\n• --soft двигает только HEAD, индекс не трогает;\n"
+            "• --mixed сбрасывает ещё и индекс, но не файлы;\n"
+            "• --hard откатывает и индекс, и рабочую директорию.",
+            ["--soft", "--mixed", "--hard"],
+        ),
+        (
+            "git reset has three modes:\n• --soft moves only HEAD and keeps the index;\n"
+            "• --mixed also resets the index but keeps the files;\n"
+            "• --hard resets the index and the working tree as well.",
+            ["--soft", "--mixed", "--hard"],
+        ),
+    ],
+)
+def test_a_flag_opening_an_item_is_its_name(text: str, names: list[str]) -> None:
+    cards = [c for c in generate_offline(_post(text)) if len(c.answers) > 1]
+    assert [card.answers for card in cards] == [names]
+
+
+@pytest.mark.parametrize(
+    ("text", "second"),
+    [
+        (
+            "Классический пайплайн состоит из трёх этапов:\n1. разбиение документов на чанки;\n"
+            "2. построение эмбеддингов и индексация в векторной базе;\n"
+            "3. генерация ответа моделью по найденному контексту.",
+            "построение эмбеддингов и индексация",
+        ),
+        (
+            "The classic pipeline has three stages:\n1. splitting documents into chunks;\n"
+            "2. embedding and indexing the chunks in a vector database;\n"
+            "3. generating the answer from the retrieved context.",
+            "embedding and indexing the chunks",
+        ),
+    ],
+)
+def test_a_step_is_named_up_to_where_or_how(text: str, second: str) -> None:
+    """A step of several words is named by what is done; the name ends where a preposition
+    opens where or how it is done."""
+    cards = [c for c in generate_offline(_post(text)) if len(c.answers) > 1]
+    assert len(cards) == 1
+    assert cards[0].answers[1] == second

@@ -557,7 +557,24 @@ def _item_name(item: str) -> str | None:
     lead = LATIN_TERM_RE.match(text)
     if lead and CYRILLIC_RE.search(text[lead.end() :]) and lead.group(0).lower() not in _STOP_LATIN:
         return lead.group(0)
+    # «--soft двигает только HEAD», "@asset declares…": a flag or a decorator names it.
+    code = _CODE_LEAD_RE.match(text)
+    if code:
+        return code.group(0)
+    # «построение эмбеддингов и индексация в векторной базе»: a step named by what is done,
+    # then where or how; the name ends where the first preposition opens the rest.
+    cut = _STEP_CUT_RE.match(bare)
+    if cut and _words(bare) <= MAX_ITEM_NAME_WORDS + 3 and not re.search(r"\d", cut.group(1)):
+        return cut.group(1)
     return None
+
+
+_CODE_LEAD_RE = re.compile(r"(?:--?[A-Za-z][\w-]*|@[A-Za-z_][\w.]*)(?=\s)")
+_STEP_CUT_RE = re.compile(
+    r"^(\S+(?:\s+\S+){1,4}?)\s+(?:в|во|на|по|к|ко|для|с|со|из|через|при|"
+    r"in|on|for|with|by|to|from|via|into)\s",
+    re.IGNORECASE,
+)
 
 
 def ordered_list_cloze(intro: str | None, items: list[str]) -> str | None:
