@@ -1044,3 +1044,40 @@ def test_a_step_is_named_up_to_where_or_how(text: str, second: str) -> None:
     cards = [c for c in generate_offline(_post(text)) if len(c.answers) > 1]
     assert len(cards) == 1
     assert cards[0].answers[1] == second
+
+
+@pytest.mark.parametrize(
+    ("sentence", "names"),
+    [
+        (
+            "Сенсоры умеют работать в двух режимах: poke, когда сенсор держит слот всё время, "
+            "и reschedule, когда он освобождает слот между проверками.",
+            ["poke", "reschedule"],
+        ),
+        (
+            "ARIMA(p, d, q) has three parts: p is the autoregressive order, d is the number "
+            "of differences, and q is the moving-average order.",
+            ["p", "d", "q"],
+        ),
+        (
+            "A feature store has two parts: an offline store for historical data in training, "
+            "and an online store with fast lookups for inference.",
+            ["offline store", "online store"],
+        ),
+    ],
+)
+def test_a_counted_list_of_explained_items_is_one_cloze(sentence: str, names: list[str]) -> None:
+    """As many items as the count announces, each named by its head: the explanations
+    after «когда», "is" or a preposition are what the learner reads, not what is asked."""
+    assert _answers(colon_list_cloze(sentence) or "") == names
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Есть два подхода: можно дообучить модель целиком, когда данных много, а можно LoRA.",
+        "There are two options: you can retrain the whole model when data is plentiful.",
+    ],
+)
+def test_a_count_that_the_items_do_not_match_is_no_list(sentence: str) -> None:
+    assert colon_list_cloze(sentence) is None

@@ -44,6 +44,7 @@ from flashgen.text import (
     channel_name,
     hashtags,
     normalize,
+    number_values,
     split_sentences,
     without_pictographs,
 )
@@ -633,13 +634,60 @@ def colon_list_cloze(sentence: str) -> str | None:
         or item.split()[0].casefold() in FUNCTION_WORDS | QUESTION_WORDS
         for item in items
     ):
-        return None
+        # «в двух режимах: poke, когда …, и reschedule, когда …»: as many items as the
+        # count announces, each named by its head and explained after it.
+        named_items = _counted_items(intro, items)
+        if not named_items:
+            return None
+    else:
+        named_items = [(item, item) for item in items]
     spans, pos = [], match.start("items")
-    for item in items:
+    for item, name in named_items:
+        # Each name opens its item: found where the item stands, not anywhere after.
         found = sentence.index(item, pos)
-        spans.append(_Span(found, found + len(item)))
+        spans.append(_Span(found, found + len(name)))
         pos = found + len(item)
     return hide_repeats(_cloze(sentence, spans))
+
+
+# What opens an item's explanation rather than another item: «poke, когда …».
+_EXPLAINING_RE = re.compile(
+    r"^(?:когда|где|котор\w+|чтобы|если|при котором|which|where|when|that|who|whose|"
+    r"if)\b",
+    re.IGNORECASE,
+)
+# «p is the order…», «хабы — бизнес-ключи»: the item's name and what it is.
+_ITEM_HEAD_RE = re.compile(r"^(?P<head>\S.{0,40}?)\s+(?:is|are|means|—|–|это|означает)\s")
+
+
+def _counted_items(intro: str, parts: list[str]) -> list[tuple[str, str]] | None:
+    """The items of a counted enumeration whose items are explained, each with its name:
+    the parts that do not open an explanation, when there are as many as the intro's
+    count, each cut to its head; None when they do not add up or an item has no name."""
+    counts = [v for v in number_values(intro) if v == int(v) and 2 <= v <= MAX_LIST_ITEMS]
+    if len(counts) != 1:
+        return None
+    items = [part for part in parts if part and not _EXPLAINING_RE.match(part)]
+    if len(items) != int(counts[0]):
+        return None
+    names: list[tuple[str, str]] = []
+    for item in items:
+        head = _ITEM_HEAD_RE.match(item)
+        cut = _STEP_CUT_RE.match(item)
+        if head:
+            name = head.group("head")
+        elif _words(_GLOSS_RE.sub("", item)) <= 3:
+            name = item
+        elif cut and not re.search(r"\d", cut.group(1)):
+            name = cut.group(1)
+        else:
+            return None
+        if _words(name) > MAX_HEAD_WORDS or not _safe(name):
+            return None
+        if name.split()[0].casefold() in FUNCTION_WORDS | QUESTION_WORDS:
+            return None
+        names.append((item, name))
+    return names
 
 
 _NAME = rf"{LATIN_TOKEN}(?:\(\))?"
