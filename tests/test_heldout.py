@@ -15,7 +15,9 @@ HELDOUT = Path(__file__).parent / "heldout"
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("name", ["offline", "offline-final", "offline-en", "offline-dev2"])
+@pytest.mark.parametrize(
+    "name", ["offline", "offline-final", "offline-en", "offline-dev2", "offline-dev3"]
+)
 def test_every_gold_fact_finds_its_post_and_evidence(name: str) -> None:
     folder = HELDOUT / name
     posts = read_posts([folder / "posts.txt"])
