@@ -1081,3 +1081,53 @@ def test_a_counted_list_of_explained_items_is_one_cloze(sentence: str, names: li
 )
 def test_a_count_that_the_items_do_not_match_is_no_list(sentence: str) -> None:
     assert colon_list_cloze(sentence) is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        # A default is what the sentence tells.
+        (
+            "В Spark кодек задаётся параметром spark.sql.parquet.compression.codec, "
+            "и по умолчанию это snappy.",
+            "snappy",
+        ),
+        ("The codec is set by parquet.compression and defaults to ZSTD in this build.", "ZSTD"),
+        # The negated one is what the fact is not.
+        ("По таймауту сенсор получает статус SKIPPED, а не FAILED.", "SKIPPED"),
+        ("On timeout the sensor gets the state SKIPPED, not FAILED.", "SKIPPED"),
+        # In Russian an identifier is more the point than English jargon around it.
+        (
+            "Адаптер можно влить в базовую модель через merge_and_unload(), и на inference "
+            "не будет задержки.",
+            "merge_and_unload",
+        ),
+        (
+            "Merge the adapter with merge_and_unload() so inference has no extra latency.",
+            "merge_and_unload",
+        ),
+        # A header and a kind after the name announce it.
+        (
+            "Клиенту стоит отвечать с заголовком Retry-After, чтобы он не долбил сервер.",
+            "Retry-After",
+        ),
+        (
+            "Proxies forward the header X-Request-ID so logs can be joined across services.",
+            "X-Request-ID",
+        ),
+        ("Nginx's limit_req module is based on the leaky bucket method.", "leaky bucket"),
+        (
+            "An LSM tree buffers writes in a structure called the memtable and flushes it "
+            "to immutable SSTables.",
+            "memtable",
+        ),
+        (
+            "Классическая иллюстрация — квартет Энскомба: наборы данных выглядят по-разному.",
+            "Энскомба",
+        ),
+    ],
+)
+def test_which_name_a_sentence_points_at(sentence: str, answer: str) -> None:
+    card = best_card(sentence, set())
+    assert card is not None
+    assert _answers(card.question) == [answer]

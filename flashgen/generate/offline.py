@@ -174,7 +174,12 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
         # "a structure called the memtable", "also called a gating network", "use the
         # client credentials flow.": a name in lower case that the words before it
         # announce (the last only where it ends the sentence).
-        spans += [_Span(m.start("name"), m.end("name")) for m in _ANNOUNCED_RE.finditer(masked)]
+        spans += [
+            _Span(m.start(group), m.end(group))
+            for m in _ANNOUNCED_RE.finditer(masked)
+            for group in ("name", "kind_name")
+            if m.group(group)
+        ]
     else:
         # «поправка Бонферрони», «теорема Эккарта–Янга»: a Russian name is a capitalised
         # word mid-sentence after the kind of thing it names.
@@ -183,17 +188,11 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
         term = match.group(0)
         if any(q.start <= match.start() < q.end for q in quoted):
             continue  # a word of a quoted title is asked with the title
-        first_word = term.split()[0]
-        if len(term) < 2 or first_word.lower() in _STOP_LATIN or " et al" in term:
-            continue
-        key = _term_key(term)
-        if key in common and key not in allowed_common:
-            continue
         if not cyrillic:
             # In English every word is Latin: only names stand out (DPO, PyTorch, GPT-4),
-            # and not the one that opens the sentence, its subject.
-            # "ID and a sequence", "gRPC runs on HTTP": a name is a run of named words,
-            # not the words around or between them.
+            # and not the one that opens the sentence, its subject. "ID and a sequence",
+            # "gRPC runs on HTTP", "defaults to ZSTD": a name is a run of named words, not
+            # the words around or between them, whichever word the match opened with.
             run: list[re.Match[str]] = []
             for word in [*re.finditer(r"\S+", term), None]:
                 # A name has a letter: «Kafka 3.0» names Kafka, and 3.0 is its version.
@@ -207,8 +206,16 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
                 if run and match.start() + run[0].start() > 0:
                     start = match.start() + run[0].start()
                     end = match.start() + run[-1].end()
-                    spans.append(_Span(start, len(sentence[:end].rstrip(".,;:"))))
+                    key = _term_key(sentence[start:end])
+                    if key not in common or key in allowed_common:
+                        spans.append(_Span(start, len(sentence[:end].rstrip(".,;:"))))
                 run = []
+            continue
+        first_word = term.split()[0]
+        if len(term) < 2 or first_word.lower() in _STOP_LATIN or " et al" in term:
+            continue
+        key = _term_key(term)
+        if key in common and key not in allowed_common:
             continue
         spans.append(_Span(match.start(), match.end()))
     # "use the setting read_committed": the name inside an announced phrase is the answer.
@@ -229,7 +236,11 @@ _ANNOUNCED_RE = re.compile(
     r"(?:\b(?:called|known as|named|termed)\s+(?:the\s+|an?\s+)?"
     r"|\b(?:use|uses|using|enable|enables|adds?)\s+(?:the\s+|an?\s+)(?=[^.!?]*[.!]?$)"
     # "The default policy is noeviction": what a default is, is a name.
-    r"|\bdefault(?:\s+[a-z]+)?\s+is\s+(?=[a-z][\w-]*(?:[:;,.]|$)))" + _ENGLISH_NAME
+    r"|\bdefault(?:\s+[a-z]+)?\s+is\s+(?=[a-z][\w-]*(?:[:;,.]|$)))"
+    + _ENGLISH_NAME
+    # "based on the leaky bucket method": a name its kind follows.
+    + r"|\bthe\s+(?P<kind_name>[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2})\s+"
+    r"(?=(?:method|algorithm|pattern|technique|strategy|protocol|trick)\b)"
 )
 # In English every word is Latin: a name is an acronym, a mixed-case, snake_case or dotted
 # identifier (DPO, PyTorch, read_committed, isolation.level).
@@ -241,7 +252,7 @@ _NAMED_WORD_RE = re.compile(r"[A-Z0-9_].*[A-Z0-9_]|^[a-z]+[A-Z]|[a-z0-9]_[a-z0-9
 _NAMED_KINDS = (
     rf"{_SURNAME_CUES}|неравенств\w*|лемм\w*|принцип\w*|эффект\w*|парадокс\w*|формул\w*|"
     r"метод\w*|алгоритм\w*|преобразовани\w*|разложени\w*|коэффициент\w*|индекс\w*|"
-    r"правил\w*|схем\w*"
+    r"правил\w*|схем\w*|квартет\w*|модел\w*|уравнени\w*|гипотез\w*|расстояни\w*"
 )
 _NAMED_KIND_RE = re.compile(
     rf"(?<!\w)(?:{_NAMED_KINDS})\s+(?P<name>[А-ЯЁ][а-яё]+(?:\s?[–—-]\s?[А-ЯЁ][а-яё]+)*)(?!\w)"
@@ -1066,7 +1077,23 @@ def _term_score(sentence: str, term: _Span) -> float:
     # «Не используем X, а передаём Y»: what the sentence sets against the negated one.
     if _CONTRAST_RE.search(before):
         score += 0.5
+    # «помечается как skipped, а не failed»: the negated one is what the fact is not.
+    if _NEGATED_BEFORE_RE.search(before):
+        score -= 1.0
+    # «через merge_and_unload()», «параметром spark.sql.…»: in a Russian sentence an
+    # identifier is more the point than an English word it uses as jargon («inference»).
+    text = sentence[term.start : term.end]
+    if CYRILLIC_RE.search(sentence) and _IDENTIFIER_RE.search(text):
+        score += 0.5
     return score
+
+
+_NEGATED_BEFORE_RE = re.compile(
+    r"(?:(?:,\s*|\s)(?:а|но)\s+не|\bnot|\brather than|\binstead of)\s+(?:\S+\s+)?$",
+    re.IGNORECASE,
+)
+# An identifier as code writes it: snake_case, dotted, called, or camelCase.
+_IDENTIFIER_RE = re.compile(r"[a-z0-9]_[a-z0-9]|[a-z]\.[a-z]|\w\(\)|^[a-z]+[A-Z]")
 
 
 _CONTRAST_RE = re.compile(
@@ -1101,10 +1128,14 @@ _TERM_CUE_RE = re.compile(
     r"(?<!\w)(?:метод\w*|алгоритм\w*|параметр\w*|модификатор\w*|метк\w+|формат\w*|фреймворк\w*|"
     r"библиотек\w+|модел\w+|тип\w*|механизм\w*|протокол\w*|функци\w+|макрос\w*|флаг\w*|"
     r"команд\w+|оператор\w*|движ\w+|называ\w+|зов\w+|использу\w+|примен\w+|отвечает|"
-    rf"означает|означают|{_SURNAME_CUES}|"
-    r"method|algorithm|parameter|setting|flag|called|named|known as|"
+    rf"означает|означают|{_SURNAME_CUES}|заголов\w+|"
+    # «по умолчанию это snappy», "defaults to lz4": a default is what the sentence tells.
+    r"по умолчанию(?:\s+(?:это|—|–|равен|равна|стоит))?|"
+    r"method|algorithm|parameter|setting|flag|header|called|named|known as|"
+    r"defaults? to|default is|by default is|"
     r"means|uses?|using|via)"
-    r"[\s«\"(]*$",
+    # "called the memtable": an article may stand between the cue and the name.
+    r"(?:\s+(?:the|an?))?[\s«\"(]*$",
     re.IGNORECASE,
 )
 _PLACE_BEFORE_RE = re.compile(r"(?:\b(?:на|on|at)\s+)$", re.IGNORECASE)
