@@ -22,6 +22,7 @@ from flashgen.generate.offline import (
     colon_list_cloze,
     not_a_fact,
     ordered_list_cloze,
+    sentence_cards,
 )
 from flashgen.models import Post, cloze_deletions
 from flashgen.text import split_sentences
@@ -1131,3 +1132,51 @@ def test_which_name_a_sentence_points_at(sentence: str, answer: str) -> None:
     card = best_card(sentence, set())
     assert card is not None
     assert _answers(card.question) == [answer]
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        (
+            "Рабочий план из трёх шагов:\n\n1️⃣ Требования. Сначала уточните, что система "
+            "делает и для кого.\n\n2️⃣ Оценка нагрузки. Посчитайте запросы в секунду и объём "
+            "данных.\n\n3️⃣ Deep dive. Интервьюер выбирает одно место, и вы углубляетесь.",
+            ["Требования", "Оценка нагрузки", "Deep dive"],
+        ),
+        (
+            "There are two classic algorithms, and they behave differently under bursts.\n\n"
+            "1) Token bucket. A bucket holds up to N tokens and is refilled at a fixed rate.\n\n"
+            "2) Leaky bucket. Requests enter a queue and leave it at a constant rate.",
+            ["Token bucket", "Leaky bucket"],
+        ),
+    ],
+)
+def test_items_titled_by_a_short_sentence_under_a_counting_intro(
+    text: str, names: list[str]
+) -> None:
+    """An item's short first sentence is its name; the intro may stand a blank line above
+    it, and counts the items even without a colon."""
+    cards = [c for c in generate_offline(_post(text)) if len(c.answers) > 1]
+    assert [card.answers for card in cards] == [names]
+    assert cards[0].question.startswith(text.split("\n", 1)[0][:20])
+
+
+@pytest.mark.parametrize(
+    ("sentence", "figure"),
+    [
+        (
+            "PgBouncer — это лёгкий пулер соединений для PostgreSQL, по умолчанию он "
+            "слушает порт 6432.",
+            "6432",
+        ),
+        (
+            "PgBouncer is a lightweight connection pooler for PostgreSQL, and by default it "
+            "listens on port 6432.",
+            "6432",
+        ),
+    ],
+)
+def test_a_definition_with_a_figure_after_it_gives_both(sentence: str, figure: str) -> None:
+    cards = sentence_cards(sentence, set())
+    assert [card.kind for card in cards] == ["basic", "cloze"]
+    assert _answers(cards[1].question) == [figure]

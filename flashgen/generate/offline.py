@@ -542,11 +542,16 @@ def _lists(lines: list[str]) -> list[_List]:
             items.append(nxt)
             j += 1
         if len(items) >= 2:
-            before = lines[i - 1].strip() if i > 0 else ""
-            # The intro is the sentence that ends in the colon, not the paragraph before it.
-            intro = (
-                split_sentences(before)[-1] if before.endswith(":") and not _item(before) else None
-            )
+            # The line before, across one blank line: a list often stands apart.
+            k = i - 1
+            if k > 0 and not lines[k].strip():
+                k -= 1
+            before = lines[k].strip() if k >= 0 else ""
+            last = split_sentences(before)[-1] if before and not _item(before) else ""
+            # The intro is the sentence that ends in the colon, not the paragraph before it;
+            # or one that counts the items ("There are four classic algorithms, …").
+            counted = last and len(items) in number_values(last)
+            intro = last if last and (last.endswith(":") or counted) else None
             out.append(_List(i, j, intro, items))
         i = max(j, i + 1)
     return out
@@ -559,6 +564,11 @@ def _item_name(item: str) -> str | None:
     head = HEAD_RE.match(text)
     if head and _words(head.group("head")) <= MAX_HEAD_WORDS:
         return head.group("head")
+    # «Требования. Сначала уточните…», "Token bucket. A bucket holds…": a short first
+    # sentence before the explanation is the item's name.
+    titled = re.match(r"^(?P<name>[^.!?:]{2,60}?)\.\s+[A-ZА-ЯЁ]", text)
+    if titled and _words(titled.group("name")) <= MAX_HEAD_WORDS - 1:
+        return titled.group("name")
     body = text.rstrip(" .;,")
     # «распределённая файловая система (Cypress)» names a part; «Подготовьте 5–7 историй
     # заранее и адаптируйте их» is advice, a sentence no deletion of which is a name.
@@ -908,6 +918,15 @@ def sentence_cards(
     """The cards of a sentence: its best card, and for a sentence whose clauses each state
     a number («d_model равна 512, а голов внимания 8»), one card per clause."""
     best = best_card(sentence, common, allowed_common, skip)
+    if best is not None and best.kind == "basic" and best.fact == "definition":
+        # «PgBouncer — это пулер соединений, по умолчанию он слушает порт 6432»: what it
+        # is, then a figure of its own in the clause after the definition.
+        after = sentence.find(best.answer) + len(best.answer)
+        later = [n for n in _asked_numbers(sentence) if n.start >= after > len(best.answer)]
+        if later:
+            pick = _best_number(sentence, later)
+            score = min(best.score, _number_score(sentence, pick)) - 0.25
+            return [best, _deletion(sentence, [pick], score, "number")]
     if best is None or best.fact != "number":
         return [best] if best else []
     out = [best]
