@@ -1180,3 +1180,41 @@ def test_a_definition_with_a_figure_after_it_gives_both(sentence: str, figure: s
     cards = sentence_cards(sentence, set())
     assert [card.kind for card in cards] == ["basic", "cloze"]
     assert _answers(cards[1].question) == [figure]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "If your CV is a fancy two-column PDF with icons, the parser will mangle it.",
+        "When the queue is a bottleneck, consumers fall behind within minutes.",
+    ],
+)
+def test_a_condition_is_no_definition(sentence: str) -> None:
+    card = best_card(sentence, set())
+    assert card is None or card.kind == "cloze"
+
+
+def test_a_defined_name_is_asked_without_its_article() -> None:
+    card = best_card("The memtable is an in-memory structure that buffers writes.", set())
+    assert card is not None and card.question == "What is memtable?"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        (
+            "Поэтому при обучении в fp16 нужен loss scaling: loss умножают на большой "
+            "коэффициент перед backward.",
+            "loss scaling",
+        ),
+        (
+            "To train in fp16 you need LossScaling: the loss is multiplied by a large "
+            "factor before the backward pass.",
+            "LossScaling",
+        ),
+    ],
+)
+def test_a_name_its_colon_explains_is_asked(sentence: str, answer: str) -> None:
+    card = best_card(sentence, set())
+    assert card is not None
+    assert _answers(card.question) == [answer]

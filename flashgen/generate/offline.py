@@ -55,7 +55,10 @@ MAX_HEAD_WORDS = 5
 
 DEFINITION_RU_RE = re.compile(r"^(?P<x>.{2,80}?)\s+[—–-]\s+это\s+(?P<y>.+?)[.!]?$")
 DEFINITION_EN_RE = re.compile(
-    r"^(?P<x>[A-Z][^,;]{1,60}?)\s+(?:is|are)\s+(?P<y>(?:a|an|the)\s.+?)[.!]?$"
+    # "If your CV is a …", "When the queue is a …": a condition, not a name, opens those.
+    r"^(?!(?:If|When|Whenever|While|Because|Since|Although|Though|Unless|Once|As|So|But|"
+    r"And|Or|Here|There|This|That|It)\b)(?:(?:A|An|The)\s+)?"
+    r"(?P<x>[A-Za-z][^,;]{1,60}?)\s+(?:is|are)\s+(?P<y>(?:a|an|the)\s.+?)[.!]?$"
 )
 INLINE_ITEM_RE = re.compile(r"(?:(?<=\s)|(?<=^)|(?<=:))\(?(?P<n>\d)\)\s+")
 QUOTED_RE = re.compile(r"[«\"]([^«»\"]{2,80})[»\"]")
@@ -1091,7 +1094,8 @@ def _term_score(sentence: str, term: _Span) -> float:
     # «XCom — механизм обмена…», «умеют time travel — чтение…»: a name the sentence goes
     # on to explain is what it is about; «реранкер — cross-encoder»: one it names so.
     after = sentence[term.end :]
-    if re.match(r"\s+[—–]\s+\S", after) or re.search(r"\S\s+[—–]\s*$", before):
+    # «нужен loss scaling: loss умножают…»: a colon after a name opens its explanation too.
+    if re.match(r"\s+[—–]\s+\S|:\s+\S", after) or re.search(r"\S\s+[—–]\s*$", before):
         score += 0.75
     # «Не используем X, а передаём Y»: what the sentence sets against the negated one.
     if _CONTRAST_RE.search(before):
