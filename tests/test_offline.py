@@ -1218,3 +1218,25 @@ def test_a_name_its_colon_explains_is_asked(sentence: str, answer: str) -> None:
     card = best_card(sentence, set())
     assert card is not None
     assert _answers(card.question) == [answer]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answers"),
+    [
+        ("Опциональные поля помечаем как Optional, используем смело Dict/List.", ["Dict/List"]),
+        ("Inside the cluster most services still talk plain TCP/IP between pods.", ["TCP/IP"]),
+        # Shares that make up a whole give each other away.
+        (
+            "В итоге AI кода в решении — 5%, а все остальные 95% — обычные интеграции.",
+            ["5%", "95%"],
+        ),
+        (
+            "In the end AI code is 5% of the solution and the other 95% is integration work.",
+            ["5%", "95%"],
+        ),
+    ],
+)
+def test_what_gives_the_answer_away_is_asked_with_it(sentence: str, answers: list[str]) -> None:
+    card = best_card(sentence, set())
+    assert card is not None
+    assert _answers(card.question) == answers

@@ -227,7 +227,16 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
         for span in spans
         if not any(o != span and span.start <= o.start and o.end <= span.end for o in spans)
     ]
-    return _merged(sentence, spans, _one_name)
+    # «Dict/List», «TCP/IP»: either side of a slash gives the other away, so a name and
+    # the one after its slash are one deletion.
+    joined = []
+    for span in spans:
+        after = _SLASHED_RE.match(sentence, span.end)
+        joined.append(_Span(span.start, after.end()) if after else span)
+    return _merged(sentence, joined, _one_name)
+
+
+_SLASHED_RE = re.compile(rf"/{LATIN_TOKEN}(?!\w)")
 
 
 _SURNAME_CUES = r"теорем\w*|поправк\w*|закон\w*|критери\w*|тест\w*|распределени\w*"
@@ -824,6 +833,24 @@ def _restatement(sentence: str, numbers: list[_Span], best: _Span) -> _Span | No
     return None
 
 
+def _complement(sentence: str, numbers: list[_Span], best: _Span) -> _Span | None:
+    """The share that makes up 100% with `best` («AI кода 5%, а остальные 95%»): either
+    gives the other away."""
+    share = _percent(sentence[best.start : best.end])
+    if share is None:
+        return None
+    for other in numbers:
+        rest = _percent(sentence[other.start : other.end])
+        if other != best and rest is not None and abs(share + rest - 100) < 1e-9:
+            return other
+    return None
+
+
+def _percent(text: str) -> float | None:
+    found = re.fullmatch(r"(\d+(?:[.,]\d+)?)\s?%", text.strip())
+    return float(found.group(1).replace(",", ".")) if found else None
+
+
 _RESTATED_WORDS = r"(?:то есть|т\.\s?е\.|иначе говоря|i\.\s?e\.|that is|in other words)"
 _RESTATED_RE = re.compile(rf"(?:^|[\s,(]){_RESTATED_WORDS}(?!\w)", re.IGNORECASE)
 
@@ -978,7 +1005,7 @@ def best_card(
     if numbers:
         best = _best_number(sentence, numbers)
         score = _number_score(sentence, best) + bonus
-        partner = _restatement(sentence, numbers, best)
+        partner = _restatement(sentence, numbers, best) or _complement(sentence, numbers, best)
         # Either figure of a restatement gives the other away: one deletion asks both.
         spans = [best, partner] if partner else [best]
         return _deletion(sentence, spans, score, "number", together=True)
