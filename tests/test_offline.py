@@ -1139,7 +1139,7 @@ def test_which_name_a_sentence_points_at(sentence: str, answer: str) -> None:
     [
         (
             "Рабочий план из трёх шагов:\n\n1️⃣ Требования. Сначала уточните, что система "
-            "делает и для кого.\n\n2️⃣ Оценка нагрузки. Посчитайте запросы в секунду и объём "
+            "делает и для кого.\n\n2️⃣ Оценка нагрузки. Это расчёт: запросы в секунду и объём "
             "данных.\n\n3️⃣ Deep dive. Интервьюер выбирает одно место, и вы углубляетесь.",
             ["Требования", "Оценка нагрузки", "Deep dive"],
         ),
@@ -1187,6 +1187,7 @@ def test_a_definition_with_a_figure_after_it_gives_both(sentence: str, figure: s
     [
         "If your CV is a fancy two-column PDF with icons, the parser will mangle it.",
         "When the queue is a bottleneck, consumers fall behind within minutes.",
+        "where m is the number of periods in one season, for monthly data twelve.",
     ],
 )
 def test_a_condition_is_no_definition(sentence: str) -> None:

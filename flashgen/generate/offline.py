@@ -56,8 +56,10 @@ MAX_HEAD_WORDS = 5
 DEFINITION_RU_RE = re.compile(r"^(?P<x>.{2,80}?)\s+[—–-]\s+это\s+(?P<y>.+?)[.!]?$")
 DEFINITION_EN_RE = re.compile(
     # "If your CV is a …", "When the queue is a …": a condition, not a name, opens those.
-    r"^(?!(?:If|When|Whenever|While|Because|Since|Although|Though|Unless|Once|As|So|But|"
-    r"And|Or|Here|There|This|That|It)\b)(?:(?:A|An|The)\s+)?"
+    r"^(?!(?i:if|when|whenever|where|which|who|whose|what|how|why|while|because|since|"
+    r"although|though|unless|once|as|so|but|and|or|here|there|this|that|it)\b)"
+    # A name opens with a capital unless an article stands before it ("The memtable is").
+    r"(?:(?:A|An|The)\s+|(?=[A-Z]))"
     r"(?P<x>[A-Za-z][^,;]{1,60}?)\s+(?:is|are)\s+(?P<y>(?:a|an|the)\s.+?)[.!]?$"
 )
 INLINE_ITEM_RE = re.compile(r"(?:(?<=\s)|(?<=^)|(?<=:))\(?(?P<n>\d)\)\s+")
@@ -573,14 +575,14 @@ def _item_name(item: str) -> str | None:
     """What a list item's deletion covers: its head term («Tracking — логирование…»),
     else the whole item when it is a name (short); None for an item that is a sentence."""
     text = without_pictographs(item)
+    # «Требования. Сначала уточните…», "Token bucket. A bucket holds…": a short first
+    # sentence before the explanation is the item's name, whatever follows it.
+    titled = re.match(r"^(?P<name>[^.!?:—–]{2,60}?)\.\s+[A-ZА-ЯЁ]", text)
+    if titled and _words(titled.group("name")) <= MAX_HEAD_WORDS - 1:
+        return titled.group("name")
     head = HEAD_RE.match(text)
     if head and _words(head.group("head")) <= MAX_HEAD_WORDS:
         return head.group("head")
-    # «Требования. Сначала уточните…», "Token bucket. A bucket holds…": a short first
-    # sentence before the explanation is the item's name.
-    titled = re.match(r"^(?P<name>[^.!?:]{2,60}?)\.\s+[A-ZА-ЯЁ]", text)
-    if titled and _words(titled.group("name")) <= MAX_HEAD_WORDS - 1:
-        return titled.group("name")
     body = text.rstrip(" .;,")
     # «распределённая файловая система (Cypress)» names a part; «Подготовьте 5–7 историй
     # заранее и адаптируйте их» is advice, a sentence no deletion of which is a name.
