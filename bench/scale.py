@@ -78,8 +78,10 @@ def sample(child, stop):
     while not stop.wait(0.25):
         tree_peak = max(tree_peak, tree_rss(child.pid))
 started = time.perf_counter()
+# A session of its own: on a timeout the whole tree is stopped, workers included, or
+# they would hold the pipes open and the wait below would never end.
 child = subprocess.Popen(sys.argv[3:], cwd=sys.argv[1], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
 stop = threading.Event()
 sampler = threading.Thread(target=sample, args=(child, stop), daemon=True)
 sampler.start()
@@ -87,7 +89,7 @@ try:
     out, err = child.communicate(timeout=limit)
     rc = child.returncode
 except subprocess.TimeoutExpired:
-    child.kill()
+    os.killpg(child.pid, 9)
     out, err = child.communicate()
     rc = "timeout"
 wall = time.perf_counter() - started

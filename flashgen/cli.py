@@ -354,6 +354,9 @@ def build(
             split=split,
             ledger=ledger,
             notify=lambda message: click.echo(f"note: {message}", err=True),
+            # The command's own main module is guarded: a large offline build may use
+            # every core.
+            workers=None,
         )
     finally:
         progress.close()

@@ -116,11 +116,15 @@ def run(
     checks: CheckConfig | None = None,
     taxonomy: Sequence[Topic] | None = None,
     notify: Callable[[str], None] | None = None,
+    workers: int | None = 1,
 ) -> Run:
     """Read the inputs, generate cards and check them; nothing is written but the cache.
 
     Cards come from the model behind `client` (by default one for the generator's
-    server) when the generator asks a model, else from the offline rules."""
+    server) when the generator asks a model, else from the offline rules, made in
+    `workers` processes for a large build (None: every usable core; one by default,
+    since worker processes re-import the caller's main module, which a script must
+    guard with `if __name__ == "__main__"`)."""
     _check_verify(generator)
     posts = read_posts(inputs, read)
     checks = checks or CheckConfig()
@@ -133,7 +137,7 @@ def run(
             + (f"; {asks}, and the model's tokens are paid for" if asks else "")
         )
     with model_client(generator, client) as chat:
-        return _run(posts, generator, chat, progress, checks)
+        return _run(posts, generator, chat, progress, checks, workers)
 
 
 def _run(
@@ -142,6 +146,7 @@ def _run(
     client: ModelClient | None,
     progress: Callable[[int, int], None] | None,
     checks: CheckConfig,
+    workers: int | None = 1,
 ) -> Run:
     checker = Checker(posts, checks)
     notices: list[str] = []
@@ -163,7 +168,9 @@ def _run(
 
     # Each post's cards are checked, and go through the round trip, while the model
     # answers the others.
-    cards, generation, findings = _generate(posts, generator, client, progress, checked, notices)
+    cards, generation, findings = _generate(
+        posts, generator, client, progress, checked, notices, workers
+    )
     checker.judge(findings)
     if generation.verification is not None and generation.verification.notice():
         notices.append(str(generation.verification.notice()))
@@ -237,6 +244,7 @@ def build(
     ledger: str | Path | None = None,
     client: ModelClient | None = None,
     notify: Callable[[str], None] | None = None,
+    workers: int | None = 1,
 ) -> BuildResult:
     """Read the inputs, generate and check cards, and write one package into `out_dir` (or
     one per topic with `split`), with the rejected and the stale cards listed beside it.
@@ -271,6 +279,7 @@ def build(
             checks=checks,
             taxonomy=topics,
             notify=notify,
+            workers=workers,
         )
         notices = result.notices
         posts = {post.id: post for post in result.posts}
@@ -497,6 +506,7 @@ def _generate(
     progress: Callable[[int, int], None] | None,
     on_cards: Callable[[list[Card]], list[Card]],
     notices: list[str],
+    workers: int | None = 1,
 ) -> tuple[list[Card], Generation, dict[int, tuple[str, str] | None]]:
     """Cards from the model when there is a client, else from the offline generator; and
     the round trip's findings on them (by id(card)) when it ran."""
@@ -507,7 +517,7 @@ def _generate(
         cards: list[Card] = []
         done = 0
         # Each run of posts is checked here while the workers make the next one's cards.
-        for batch in generate_offline_all(posts, limit):
+        for batch in generate_offline_all(posts, limit, workers):
             for made in batch:
                 post = posts[done]
                 done += 1

@@ -1241,3 +1241,41 @@ def test_what_gives_the_answer_away_is_asked_with_it(sentence: str, answers: lis
     card = best_card(sentence, set())
     assert card is not None
     assert _answers(card.question) == answers
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Размер кучи задают флагом JVM (-Xmx4g), по умолчанию это четверть памяти.",
+        "The heap size is set with a JVM (-Xmx4g) flag, a quarter of memory by default.",
+        "Сенсор работает в 1e999 режимах: poke, когда он держит слот, и reschedule, когда нет.",
+        "Both services rely on the same method to sign their requests with a shared key.",
+        "Everyone agreed on the following protocol for retries between the services.",
+    ],
+)
+def test_odd_sentences_give_no_error_and_no_empty_name(sentence: str) -> None:
+    """A dash opening a parenthesis, an infinite count, "the same method": no exception,
+    and no card that asks an adjective."""
+    cards = sentence_cards(sentence, set())
+    for card in cards:
+        assert not {"same", "following"} & set(_answers(card.question))
+
+
+def test_a_counted_item_is_found_where_its_word_starts() -> None:
+    sentence = (
+        "Логгер пишет на двух уровнях: debug, когда всё подряд уходит в changelog, "
+        "и log, когда пишутся только ошибки."
+    )
+    cloze = colon_list_cloze(sentence) or ""
+    assert "change{{" not in cloze
+    assert _answers(cloze) in ([], ["debug", "log"])
+
+
+def test_a_step_name_is_the_item_as_written() -> None:
+    text = (
+        "Пайплайн из двух этапов:\n1. построение эмбеддингов (embeddings) и индексация в "
+        "векторной базе данных;\n2. генерация ответа моделью по найденному контексту."
+    )
+    for card in generate_offline(_post(text)):
+        for answer in card.answers:
+            assert answer in text

@@ -97,12 +97,37 @@ def test_a_build_in_workers_keeps_its_verdicts_notices_and_progress(
     monkeypatch.setattr(offline_module, "_in_workers", counted)
     monkeypatch.setattr(offline_module, "_usable_cores", lambda: 2)
     calls: list[tuple[int, int]] = []
-    parallel = run([seed_path], progress=lambda done, total: calls.append((done, total)))
+    parallel = run(
+        [seed_path], progress=lambda done, total: calls.append((done, total)), workers=None
+    )
     assert used == [2]
-    monkeypatch.setattr(offline_module, "_usable_cores", lambda: 1)
     serial = run([seed_path])
+    assert used == [2]  # the library's default is one process: a caller's script may be unguarded
+    monkeypatch.setattr(offline_module, "_usable_cores", lambda: 1)
+    run([seed_path], workers=None)
     assert used == [2]  # one core: no pool
+    monkeypatch.setattr(offline_module, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(
+        offline_module.multiprocessing, "current_process", lambda: type("P", (), {"daemon": True})
+    )
+    run([seed_path], workers=None)
+    assert used == [2]  # a daemonic process may not have children
     assert [c.model_dump() for c in parallel.accepted] == [c.model_dump() for c in serial.accepted]
     assert [r.reasons for r in parallel.rejected] == [r.reasons for r in serial.rejected]
     assert parallel.notices == serial.notices
     assert [done for done, _ in calls] == list(range(1, len(parallel.posts) + 1))
+
+
+def test_a_worker_whose_build_is_gone_ends_itself() -> None:
+    """A build killed outright never shuts its pool down; its workers must not linger.
+    Here the "parent" the worker was told of is not its parent, as after the build died:
+    it ends at once, not after the minute it would otherwise sleep."""
+    import subprocess
+    import sys
+
+    code = (
+        "import time; from flashgen.generate.offline import _worker_start; "
+        "_worker_start(-1); time.sleep(60)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], timeout=50)
+    assert done.returncode == 1

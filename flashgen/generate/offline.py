@@ -20,6 +20,8 @@ import multiprocessing
 import os
 import re
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -253,7 +255,9 @@ _ANNOUNCED_RE = re.compile(
     r"|\bdefault(?:\s+[a-z]+)?\s+is\s+(?=[a-z][\w-]*(?:[:;,.]|$)))"
     + _ENGLISH_NAME
     # "based on the leaky bucket method": a name its kind follows.
-    + r"|\bthe\s+(?P<kind_name>[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2})\s+"
+    + r"|\bthe\s+(?!(?:same|best|following|usual|first|last|next|new|old|main|other|"
+    r"simple|standard|default|classic|common|right|wrong|only|whole|basic|\w+est)\b)"
+    r"(?P<kind_name>[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2})\s+"
     r"(?=(?:method|algorithm|pattern|technique|strategy|protocol|trick)\b)"
 )
 # In English every word is Latin: a name is an acronym, a mixed-case, snake_case or dotted
@@ -598,9 +602,15 @@ def _item_name(item: str) -> str | None:
     if code:
         return code.group(0)
     # «построение эмбеддингов и индексация в векторной базе»: a step named by what is done,
-    # then where or how; the name ends where the first preposition opens the rest.
+    # then where or how; the name ends at the first preposition past its first two words.
+    # Only a name the item spells as it is: a gloss inside it would make it another text.
     cut = _STEP_CUT_RE.match(bare)
-    if cut and _words(bare) <= MAX_ITEM_NAME_WORDS + 3 and not re.search(r"\d", cut.group(1)):
+    if (
+        cut
+        and _words(bare) <= MAX_ITEM_NAME_WORDS + 3
+        and not re.search(r"\d", cut.group(1))
+        and text.startswith(cut.group(1))
+    ):
         return cut.group(1)
     return None
 
@@ -678,10 +688,13 @@ def colon_list_cloze(sentence: str) -> str | None:
         named_items = [(item, item) for item in items]
     spans, pos = [], match.start("items")
     for item, name in named_items:
-        # Each name opens its item: found where the item stands, not anywhere after.
-        found = sentence.index(item, pos)
-        spans.append(_Span(found, found + len(name)))
-        pos = found + len(item)
+        # Each name opens its item: found where a word starts, not inside another word
+        # («debug, когда … в changelog, и log…»).
+        at = re.compile(rf"(?<!\w){re.escape(item)}").search(sentence, pos)
+        if at is None:
+            return None
+        spans.append(_Span(at.start(), at.start() + len(name)))
+        pos = at.start() + len(item)
     return hide_repeats(_cloze(sentence, spans))
 
 
@@ -699,7 +712,7 @@ def _counted_items(intro: str, parts: list[str]) -> list[tuple[str, str]] | None
     """The items of a counted enumeration whose items are explained, each with its name:
     the parts that do not open an explanation, when there are as many as the intro's
     count, each cut to its head; None when they do not add up or an item has no name."""
-    counts = [v for v in number_values(intro) if v == int(v) and 2 <= v <= MAX_LIST_ITEMS]
+    counts = [v for v in number_values(intro) if 2 <= v <= MAX_LIST_ITEMS and float(v).is_integer()]
     if len(counts) != 1:
         return None
     items = [part for part in parts if part and not _EXPLAINING_RE.match(part)]
@@ -1065,7 +1078,8 @@ _PARENTHESIS_RE = re.compile(r"\(([^()]{2,80})\)")
 
 
 def _initials(words: list[str]) -> str:
-    return "".join(word[0] for word in words).upper()
+    # «JVM (-Xmx4g)»: a split at a leading dash leaves an empty word, which has no initial.
+    return "".join(word[0] for word in words if word).upper()
 
 
 def _spelled_out(sentence: str) -> list[tuple[_Span, _Span]]:
@@ -1290,9 +1304,10 @@ def _subject(title: str | None, sentences: list[str]) -> str | None:
         # every word is Latin: there only a capitalised name past the first word counts.
         if not CYRILLIC_RE.search(title):
             named = [m.group(0) for m in _CAPITALISED_RE.finditer(title) if m.start() > 0]
-            # «gRPC vs REST», «ARIMA in plain English»: a first word written as a name is one.
-            head = title.split(maxsplit=1)[0]
-            if re.fullmatch(LATIN_TOKEN, head) and _NAMED_WORD_RE.search(head):
+            # «gRPC vs REST», «iOS: …»: a first word written as a name is one.
+            # Mixed case only: an all-caps opener is as often "TIL" or "FAQ" as a name.
+            head = title.split(maxsplit=1)[0].rstrip(":,;.!?")
+            if re.fullmatch(LATIN_TOKEN, head) and re.match(r"[a-z]+[A-Z]", head):
                 named.insert(0, head)
             return named[0] if named else None
         for term in _latin_names(title):
@@ -1509,6 +1524,9 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
 # worker's start (an interpreter importing these rules, about 0.3 s) costs what some
 # hundreds of posts do, and a small build would only wait for it.
 PARALLEL_POSTS = 1000
+# Workers at most: each is an interpreter of its own (about 50 MB), and past a few the
+# build's checks, in one process, are what it waits for.
+MAX_WORKERS = 4
 # Posts per task sent to a worker: large enough that passing them costs little beside
 # the rules, small enough that the build checks the first cards while the rest are made.
 _CHUNK = 64
@@ -1524,15 +1542,23 @@ def generate_offline_all(
     A pool that cannot start, or loses a worker, costs no cards: the posts it did not
     answer are made here instead."""
     chunks = [posts[i : i + _CHUNK] for i in range(0, len(posts), _CHUNK)]
-    workers = _usable_cores() if workers is None else workers
+    workers = min(_usable_cores(), MAX_WORKERS) if workers is None else workers
     done = 0
-    if workers > 1 and len(posts) >= PARALLEL_POSTS:
+    # A daemonic process (a worker of another pool) may not have children.
+    if (
+        workers > 1
+        and len(posts) >= PARALLEL_POSTS
+        and not multiprocessing.current_process().daemon
+    ):
         try:
             for made in _in_workers(chunks, max_cards, workers):
                 done += 1
                 yield made
-        except (OSError, BrokenProcessPool):
-            pass  # the rest below, in this process
+        # A pool that cannot start (no semaphores, a main module that cannot be run
+        # again) or loses a worker; the rest is made below, in this process, where an
+        # error in the rules themselves is raised again as one process would raise it.
+        except (OSError, BrokenProcessPool, RuntimeError, AssertionError):
+            pass
     for chunk in chunks[done:]:
         yield _make_all(chunk, max_cards)
 
@@ -1548,9 +1574,18 @@ def _usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _ignore_interrupt() -> None:
+def _worker_start(parent: int) -> None:
     # Ctrl-C is the build's to handle, once: a worker stops when the build stops it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    # A build killed outright (SIGKILL, SIGTERM, the OOM killer) never shuts its pool
+    # down: a worker whose parent is gone ends itself instead of waiting forever.
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _in_workers(
@@ -1559,7 +1594,9 @@ def _in_workers(
     # Spawned, not forked: a fork copies whatever the parent holds (threads and locks
     # included), and the rules need nothing of it.
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupt)
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_start, initargs=(os.getpid(),)
+    )
     # A few runs ahead per worker: the cards made wait for the build in memory, and not
     # all of them at once.
     pending: deque[Future[list[list[Card]]]] = deque()
