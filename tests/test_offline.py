@@ -1279,3 +1279,24 @@ def test_a_step_name_is_the_item_as_written() -> None:
     for card in generate_offline(_post(text)):
         for answer in card.answers:
             assert answer in text
+
+
+@pytest.mark.parametrize(
+    ("sentence", "figure"),
+    [
+        (
+            "DistilBERT сохраняет примерно 97% качества BERT, будучи на 40% меньше и на 60% "
+            "быстрее.",
+            "97%",
+        ),
+        (
+            "DistilBERT keeps about 97% of what BERT scores while being 40% smaller and 60% "
+            "faster.",
+            "97%",
+        ),
+    ],
+)
+def test_a_hedged_figure_is_the_one_stated(sentence: str, figure: str) -> None:
+    card = best_card(sentence, set())
+    assert card is not None
+    assert _answers(card.question) == [figure]

@@ -821,6 +821,10 @@ def _number_score(sentence: str, span: _Span) -> float:
         score += 0.75
     if _DEFAULT_RE.search(sentence):
         score += 0.5
+    # "keeps about 97% … while being 40% smaller": a hedged figure is one the sentence
+    # states as its finding, not one it goes on to mention.
+    if _HEDGE_BEFORE_RE.search(before):
+        score += 0.25
     # «150 МБ против примерно 1 ГБ», "one round trip instead of the two": the figure a
     # sentence sets another against is not its point.
     if _INSTEAD_BEFORE_RE.search(_clause_before(sentence, span.start)):
@@ -832,6 +836,9 @@ def _number_score(sentence: str, span: _Span) -> float:
     return score
 
 
+_HEDGE_BEFORE_RE = re.compile(
+    r"(?<!\w)(?:about|around|roughly|approximately|примерно|около|порядка)\s+$", re.IGNORECASE
+)
 _INSTEAD_BEFORE_RE = re.compile(
     r"(?<!\w)(?:instead of|rather than|compared to|compared with|versus|vs\.?|вместо|против|"
     r"по сравнению с)\s+(?:(?:the|about|around|roughly|примерно|около|порядка)\s+)?$",
