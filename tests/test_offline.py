@@ -36,6 +36,13 @@ def _answers(question: str) -> list[str]:
     return [answer for _, answer in cloze_deletions(question)]
 
 
+def _asked(sentence: str) -> list[str]:
+    """The answers of the one card a sentence gives; there must be one."""
+    card = best_card(sentence, set())
+    assert card is not None, sentence
+    return _answers(card.question)
+
+
 def _all_answers(cards: list) -> set[str]:  # type: ignore[type-arg]
     return {answer for card in cards for answer in card.answers}
 
@@ -871,9 +878,7 @@ def test_a_head_that_states_a_figure_is_not_defined(sentence: str, answer: str) 
     ],
 )
 def test_a_fraction_is_one_number(sentence: str) -> None:
-    card = best_card(sentence, set())
-    assert card is not None
-    assert _answers(card.question) == ["1/3"]
+    assert _asked(sentence) == ["1/3"]
 
 
 @pytest.mark.parametrize(
@@ -896,9 +901,7 @@ def test_a_fraction_is_one_number(sentence: str) -> None:
 def test_an_abbreviation_is_asked_with_its_expansion(sentence: str, answer: str) -> None:
     """Either side of «Population Stability Index (PSI)» left in view gives the other away:
     a card that asks one asks both."""
-    card = best_card(sentence, set())
-    assert card is not None
-    assert _answers(card.question) == [answer]
+    assert _asked(sentence) == [answer]
 
 
 @pytest.mark.parametrize(
@@ -930,9 +933,7 @@ def test_an_example_is_no_definition(sentence: str) -> None:
 def test_a_figure_set_against_another_is_not_asked(sentence: str, answer: str) -> None:
     """The version inside an image name is no figure, and of «150 МБ против 1 ГБ» the card
     asks what the sentence states, not what it compares it with."""
-    card = best_card(sentence, set())
-    assert card is not None
-    assert _answers(card.question) == [answer]
+    assert _asked(sentence) == [answer]
 
 
 @pytest.mark.parametrize(
@@ -1129,9 +1130,7 @@ def test_a_count_that_the_items_do_not_match_is_no_list(sentence: str) -> None:
     ],
 )
 def test_which_name_a_sentence_points_at(sentence: str, answer: str) -> None:
-    card = best_card(sentence, set())
-    assert card is not None
-    assert _answers(card.question) == [answer]
+    assert _asked(sentence) == [answer]
 
 
 @pytest.mark.parametrize(
@@ -1216,9 +1215,7 @@ def test_a_defined_name_is_asked_without_its_article() -> None:
     ],
 )
 def test_a_name_its_colon_explains_is_asked(sentence: str, answer: str) -> None:
-    card = best_card(sentence, set())
-    assert card is not None
-    assert _answers(card.question) == [answer]
+    assert _asked(sentence) == [answer]
 
 
 @pytest.mark.parametrize(
@@ -1238,9 +1235,7 @@ def test_a_name_its_colon_explains_is_asked(sentence: str, answer: str) -> None:
     ],
 )
 def test_what_gives_the_answer_away_is_asked_with_it(sentence: str, answers: list[str]) -> None:
-    card = best_card(sentence, set())
-    assert card is not None
-    assert _answers(card.question) == answers
+    assert _asked(sentence) == answers
 
 
 @pytest.mark.parametrize(
@@ -1297,6 +1292,4 @@ def test_a_step_name_is_the_item_as_written() -> None:
     ],
 )
 def test_a_hedged_figure_is_the_one_stated(sentence: str, figure: str) -> None:
-    card = best_card(sentence, set())
-    assert card is not None
-    assert _answers(card.question) == [figure]
+    assert _asked(sentence) == [figure]

@@ -607,15 +607,17 @@ def _item_name(item: str) -> str | None:
     # «построение эмбеддингов и индексация в векторной базе»: a step named by what is done,
     # then where or how; the name ends at the first preposition past its first two words.
     # Only a name the item spells as it is: a gloss inside it would make it another text.
-    cut = _STEP_CUT_RE.match(bare)
-    if (
-        cut
-        and _words(bare) <= MAX_ITEM_NAME_WORDS + 3
-        and not re.search(r"\d", cut.group(1))
-        and text.startswith(cut.group(1))
-    ):
-        return cut.group(1)
+    step = _step_name(bare)
+    if step and _words(bare) <= MAX_ITEM_NAME_WORDS + 3 and text.startswith(step):
+        return step
     return None
+
+
+def _step_name(item: str) -> str | None:
+    """An item's words up to the preposition that opens where or how, when they hold no
+    figure (a figure makes it a statement, not a name)."""
+    cut = _STEP_CUT_RE.match(item)
+    return cut.group(1) if cut and not re.search(r"\d", cut.group(1)) else None
 
 
 _CODE_LEAD_RE = re.compile(r"(?:--?[A-Za-z][\w-]*|@[A-Za-z_][\w.]*)(?=\s)")
@@ -676,11 +678,7 @@ def colon_list_cloze(sentence: str) -> str | None:
         return None
     # Names, not clauses: «чем их больше, тем сложнее запрос» lists nothing.
     if not 2 <= len(items) <= MAX_LIST_ITEMS or any(
-        not item
-        or _words(_GLOSS_RE.sub("", item)) > 3
-        or not _safe(item)
-        or item.split()[0].casefold() in FUNCTION_WORDS | QUESTION_WORDS
-        for item in items
+        not _nameable(item) or _words(_GLOSS_RE.sub("", item)) > 3 for item in items
     ):
         # «в двух режимах: poke, когда …, и reschedule, когда …»: as many items as the
         # count announces, each named by its head and explained after it.
@@ -724,21 +722,29 @@ def _counted_items(intro: str, parts: list[str]) -> list[tuple[str, str]] | None
     names: list[tuple[str, str]] = []
     for item in items:
         head = _ITEM_HEAD_RE.match(item)
-        cut = _STEP_CUT_RE.match(item)
         if head:
             name = head.group("head")
         elif _words(_GLOSS_RE.sub("", item)) <= 3:
             name = item
-        elif cut and not re.search(r"\d", cut.group(1)):
-            name = cut.group(1)
         else:
-            return None
-        if _words(name) > MAX_HEAD_WORDS or not _safe(name):
-            return None
-        if name.split()[0].casefold() in FUNCTION_WORDS | QUESTION_WORDS:
+            step = _step_name(item)
+            if step is None:
+                return None
+            name = step
+        if _words(name) > MAX_HEAD_WORDS or not _nameable(name):
             return None
         names.append((item, name))
     return names
+
+
+def _nameable(item: str) -> bool:
+    """Whether a list item can be a deletion: a safe answer that does not open with a
+    function or question word («чем их больше» is a clause, not a name)."""
+    return (
+        bool(item.strip())
+        and _safe(item)
+        and (item.split()[0].casefold() not in FUNCTION_WORDS | QUESTION_WORDS)
+    )
 
 
 _NAME = rf"{LATIN_TOKEN}(?:\(\))?"
@@ -836,12 +842,14 @@ def _number_score(sentence: str, span: _Span) -> float:
     return score
 
 
-_HEDGE_BEFORE_RE = re.compile(
-    r"(?<!\w)(?:about|around|roughly|approximately|примерно|около|порядка)\s+$", re.IGNORECASE
-)
+# Words that hedge a figure, and words that set one thing against another: one list
+# each, for the figures and the names they come before.
+_HEDGES = r"about|around|roughly|approximately|примерно|около|порядка"
+_SET_AGAINST = r"instead of|rather than"
+_HEDGE_BEFORE_RE = re.compile(rf"(?<!\w)(?:{_HEDGES})\s+$", re.IGNORECASE)
 _INSTEAD_BEFORE_RE = re.compile(
-    r"(?<!\w)(?:instead of|rather than|compared to|compared with|versus|vs\.?|вместо|против|"
-    r"по сравнению с)\s+(?:(?:the|about|around|roughly|примерно|около|порядка)\s+)?$",
+    rf"(?<!\w)(?:{_SET_AGAINST}|compared to|compared with|versus|vs\.?|вместо|против|"
+    rf"по сравнению с)\s+(?:(?:the|{_HEDGES})\s+)?$",
     re.IGNORECASE,
 )
 
@@ -872,8 +880,8 @@ def _complement(sentence: str, numbers: list[_Span], best: _Span) -> _Span | Non
 
 
 def _percent(text: str) -> float | None:
-    found = re.fullmatch(r"(\d+(?:[.,]\d+)?)\s?%", text.strip())
-    return float(found.group(1).replace(",", ".")) if found else None
+    values = number_values(text)
+    return float(next(iter(values))) if text.rstrip().endswith("%") and len(values) == 1 else None
 
 
 _RESTATED_WORDS = r"(?:то есть|т\.\s?е\.|иначе говоря|i\.\s?e\.|that is|in other words)"
@@ -1092,6 +1100,10 @@ def _initials(words: list[str]) -> str:
     return "".join(word[0] for word in words if word).upper()
 
 
+def _letters(text: str) -> str:
+    return re.sub(r"[^A-Za-zА-ЯЁа-яё]", "", text)
+
+
 def _spelled_out(sentence: str) -> list[tuple[_Span, _Span]]:
     """Each abbreviation beside its expansion in parentheses, either way round
     («Adaptive Query Execution (AQE)», "AOF (append-only file)"): two spans that say one
@@ -1101,7 +1113,7 @@ def _spelled_out(sentence: str) -> list[tuple[_Span, _Span]]:
         inner = match.group(1).strip()
         inside = _Span(match.start(1), match.end(1))
         before = list(re.finditer(r"\S+", sentence[: match.start()]))
-        letters = re.sub(r"[^A-Za-zА-ЯЁа-яё]", "", inner)
+        letters = _letters(inner)
         if " " not in inner and 2 <= len(letters) <= 8 and letters.isupper():
             words = before[-len(letters) :]
             if len(words) == len(letters) and _initials([w.group() for w in words]) == letters:
@@ -1109,7 +1121,7 @@ def _spelled_out(sentence: str) -> list[tuple[_Span, _Span]]:
             continue
         if before:
             last = before[-1]
-            head = re.sub(r"[^A-Za-zА-ЯЁа-яё]", "", last.group())
+            head = _letters(last.group())
             parts = re.split(r"[\s-]+", inner)
             if 2 <= len(head) <= 8 and head.isupper() and _initials(parts) == head:
                 pairs.append((_Span(last.start(), last.end()), inside))
@@ -1165,7 +1177,7 @@ def _term_score(sentence: str, term: _Span) -> float:
 
 
 _NEGATED_BEFORE_RE = re.compile(
-    r"(?:(?:,\s*|\s)(?:а|но)\s+не|\bnot|\brather than|\binstead of)\s+(?:\S+\s+)?$",
+    rf"(?:(?:,\s*|\s)(?:а|но)\s+не|\bnot|\b(?:{_SET_AGAINST}))\s+(?:\S+\s+)?$",
     re.IGNORECASE,
 )
 # An identifier as code writes it: snake_case, dotted, called, or camelCase.
