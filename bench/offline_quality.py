@@ -74,11 +74,14 @@ ENGLISH = REPO / "tests" / "heldout" / "offline-en"
 DEV2 = REPO / "tests" / "heldout" / "offline-dev2"
 # Written blind by a helper after issue 15's rules, measured once at first sight.
 DEV3 = REPO / "tests" / "heldout" / "offline-dev3"
+# Written blind by a helper on the same day, measured once at first sight (main at 804d705).
+DEV4 = REPO / "tests" / "heldout" / "offline-dev4"
 # The dev sets: each written blind, measured at first sight, then looked into.
 DEV_SETS = (
     (ENGLISH, "english (dev)", "english"),
     (DEV2, "dev2 (dev)", "dev2"),
     (DEV3, "dev3 (dev)", "dev3"),
+    (DEV4, "dev4 (dev)", "dev4"),
 )
 # Sets that only measure recall: dev sets, whose cards nobody labels.
 RECALL_ONLY = {label_set for _, _, label_set in DEV_SETS}

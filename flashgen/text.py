@@ -131,6 +131,29 @@ def hashtags(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_HASHTAG_RE.findall(text)))
 
 
+# A word for the channel as a subject: its name, signature, hashtags (singular: "каналы"
+# in a CNN are not a Telegram channel, nor is "per-channel" quantisation).
+CHANNEL_WORD_RE = re.compile(
+    r"(?<![-\w])канал(?:а|у|ом|е)?\b"
+    r"|(?<![-\w])(?<!per\s)channel(?:'s)?\b(?!-)"
+    r"|(?<![\w@])@[A-Za-z]\w{3,}"
+    r"|\btelegram\b",
+    re.IGNORECASE,
+)
+# A channel name of this many words is a title, not words a post uses for its topic.
+CHANNEL_TITLE_WORDS = 3
+
+
+def names_channel(text: str, channel: str | None) -> bool:
+    """Whether a text in normal form names the channel (`channel_name`): a name of three or
+    more words anywhere («Библиотека собеса по Data Science»), a shorter one beside a word
+    for a channel («канал Качество данных»). A channel named for its topic («Качество
+    данных», "Data Science") is, without such a word, the topic a sentence is about."""
+    if not channel or channel not in text:
+        return False
+    return len(channel.split()) >= CHANNEL_TITLE_WORDS or bool(CHANNEL_WORD_RE.search(text))
+
+
 def channel_name(channel: str) -> str | None:
     """A channel's name in normal form, to find it in a text; None for a file name standing
     in for a channel ("notes"), too common a word to match on."""
@@ -260,6 +283,10 @@ NUMBER_SPAN_RE = re.compile(
     rf"|{NUM}{_UNIT}?"
     rf")(?![\w)])"
 )
+# A figure a parenthesis closes on, «(по умолчанию 5)»: NUMBER_SPAN_RE leaves out one
+# before «)», where «1)» marks a list item; a figure whose parenthesis opened before it is
+# none (offline generation checks that).
+CLOSING_NUMBER_RE = re.compile(rf"(?<![\w.,\-/#@(])(?<=\s){NUM}{_UNIT}?(?=\))")
 # Words that are numbers by themselves («шесть», "six"): a word outside these that does
 # not start with a digit states no number.
 NUMBER_WORDS = frozenset(_WORD_VALUE)

@@ -16,7 +16,8 @@ HELDOUT = Path(__file__).parent / "heldout"
 
 @pytest.mark.unit
 @pytest.mark.parametrize(
-    "name", ["offline", "offline-final", "offline-en", "offline-dev2", "offline-dev3"]
+    "name",
+    ["offline", "offline-final", "offline-en", "offline-dev2", "offline-dev3", "offline-dev4"],
 )
 def test_every_gold_fact_finds_its_post_and_evidence(name: str) -> None:
     folder = HELDOUT / name

@@ -17,10 +17,12 @@ from flashgen.check.binding import binding_problem
 from flashgen.models import CLOZE_RE, Card, Post
 from flashgen.settings import CheckConfig
 from flashgen.text import (
+    CHANNEL_WORD_RE,
     FUNCTION_WORDS,
     channel_name,
     folded_number_values,
     latin_terms,
+    names_channel,
     normalize,
     number_values,
     words,
@@ -290,25 +292,15 @@ _ABOUT_CHANNEL = [
 ]
 
 
-# The channel as a subject: its name, signature, hashtags (singular: "каналы" in a CNN are
-# not a Telegram channel, nor is "per-channel" quantisation).
-_CHANNEL_WORD = [
-    r"(?<![-\w])канал(?:а|у|ом|е)?\b",
-    r"(?<![-\w])(?<!per\s)channel(?:'s)?\b(?!-)",
-    r"(?<![\w@])@[A-Za-z]\w{3,}",
-    r"\btelegram\b",
-]
-
-
 @rule("about-channel")
 def _about_channel(card: Card, text: CardText, post: PostView, config: CheckConfig) -> bool:
     if _any(_ABOUT_CHANNEL, text.full):
         return True
     if card.kind == "basic" and (
-        _any(_CHANNEL_WORD, text.full) or re.fullmatch(r"\s*#\w+\s*", card.answer)
+        CHANNEL_WORD_RE.search(text.full) or re.fullmatch(r"\s*#\w+\s*", card.answer)
     ):
         return True
-    return post.channel is not None and post.channel in normalize(text.full)
+    return names_channel(normalize(text.full), post.channel)
 
 
 class PostView:

@@ -15,6 +15,7 @@ Quote holds the sentences around it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import multiprocessing
 import os
@@ -32,6 +33,7 @@ from typing import Literal
 from flashgen.clean import URL_RE
 from flashgen.models import CLOZE_RE, Card, Post, cloze_deletions
 from flashgen.text import (
+    CLOSING_NUMBER_RE,
     CYRILLIC_RE,
     FUNCTION_WORDS,
     KEYCAP_RE,
@@ -45,6 +47,7 @@ from flashgen.text import (
     QUESTION_WORDS,
     channel_name,
     hashtags,
+    names_channel,
     normalize,
     number_values,
     split_sentences,
@@ -113,7 +116,13 @@ def _masked(sentence: str) -> str:
 def _number_spans(sentence: str) -> list[_Span]:
     masked = _masked(sentence)
     spans = []
-    for match in NUMBER_SPAN_RE.finditer(masked):
+    # «(по умолчанию 5)»: a figure a parenthesis closes on, where that parenthesis opened.
+    closing = [
+        m
+        for m in CLOSING_NUMBER_RE.finditer(masked)
+        if masked.rfind("(", 0, m.start()) > masked.rfind(")", 0, m.start())
+    ]
+    for match in [*NUMBER_SPAN_RE.finditer(masked), *closing]:
         before = masked[: match.start()].rstrip()
         # A bare number after a capitalised Latin name is its version (LLaMA 2, ArchDays 2024).
         bare = re.fullmatch(r"\d+(?:[.,]\d+)*", match.group(0))
@@ -178,6 +187,9 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
     quoted = list(spans)
     cyrillic = bool(CYRILLIC_RE.search(sentence))
     if not cyrillic:
+        # "The capacity factor limits…", "; a counting Bloom filter replaces…": a name of
+        # two or three words a clause opens with and says what it does.
+        spans += [_Span(*m.span("subject")) for m in _DOING_SUBJECT_RE.finditer(masked)]
         # "a structure called the memtable", "also called a gating network", "use the
         # client credentials flow.": a name in lower case that the words before it
         # announce (the last only where it ends the sentence).
@@ -203,13 +215,19 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
             run: list[re.Match[str]] = []
             for word in [*re.finditer(r"\S+", term), None]:
                 # A name has a letter: «Kafka 3.0» names Kafka, and 3.0 is its version.
-                if (
-                    word is not None
-                    and _NAMED_WORD_RE.search(word.group(0))
-                    and re.search(r"[A-Za-z]", word.group(0))
+                if word is not None and (
+                    (_NAMED_WORD_RE.search(word.group(0)) and re.search(r"[A-Za-z]", word.group(0)))
+                    # "uses Protocol Buffers", "in Hugging Face": a capitalised word inside
+                    # a sentence is a name, where no colon or quote made it an opener.
+                    or _capitalised_name(sentence, match.start() + word.start(), word.group(0))
                 ):
                     run.append(word)
                     continue
+                # One capitalised word alone is as often emphasis ("choose Availability or
+                # Consistency") as a name; two in a row name a thing ("Protocol Buffers").
+                plain_caps = not any(_NAMED_WORD_RE.search(w.group(0)) for w in run)
+                if plain_caps and len(run) < 2:
+                    run = []
                 if run and match.start() + run[0].start() > 0:
                     start = match.start() + run[0].start()
                     end = match.start() + run[-1].end()
@@ -241,6 +259,46 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
 
 
 _SLASHED_RE = re.compile(rf"/{LATIN_TOKEN}(?!\w)")
+# Words that open a noun phrase without naming anything ("the same method", "the first").
+_VAGUE_WORDS = (
+    r"same|other|first|second|last|next|new|old|main|whole|only|best|most|more|many|few|"
+    r"such|each|every|all|both|this|that|these|those|its|their|our|your|his|her"
+)
+# "The sliding window log stores…": an article, two or three words, a verb in -s (not a
+# plural: the subject's last word is the one before the verb, and the verb is lower case).
+_DOING_SUBJECT_RE = re.compile(
+    rf"(?:^|;\s+)(?:[Tt]he|[Aa]n?)\s+(?P<subject>(?!(?:{_VAGUE_WORDS})\b)[A-Za-z][\w-]*"
+    rf"(?:\s+(?!(?:and|or|of|in|on|to|for|with|by|is|are|was|that|which|{_VAGUE_WORDS})\b)"
+    # A word in -s after the first is the verb itself ("the leader appends client…").
+    r"(?![a-z]+[^su\W]s\b)[A-Za-z][\w-]*){1,2}?)\s+(?=[a-z]+[^su\W]s\b)"
+)
+# Capitalised in English for what they are, not as names.
+_CAPITALISED_WORDS = frozenset(
+    "i english monday tuesday wednesday thursday friday saturday sunday january february "
+    "march april may june july august september october november december".split()
+)
+
+
+def _capitalised_name(sentence: str, start: int, word: str) -> bool:
+    """Whether a capitalised word of an English sentence is a name: not its first word,
+    nor one a colon, a dash, a quote or a bracket opens, nor one English capitalises."""
+    return (
+        bool(re.fullmatch(r"[A-Z][a-z]+[.,;:]?", word))
+        and start > 0
+        and not re.search(r"(?:[:;!?.\"«(—–-]|^)\s*$", sentence[:start])
+        # "PKCE (Proof Key for Code Exchange)": an expansion is asked with its abbreviation.
+        and sentence.rfind("(", 0, start) <= sentence.rfind(")", 0, start)
+        and word.rstrip(".,;:").lower() not in _CAPITALISED_WORDS
+        and not _title_cased(sentence)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _title_cased(sentence: str) -> bool:
+    """Whether a line capitalises most of its longer words, as titles do ("The Fourth
+    Pillar of Deep Learning Revolution"): there a capital marks no name."""
+    longer = [w for w in re.findall(r"[A-Za-z][a-z]{3,}", sentence)][1:]
+    return len(longer) >= 2 and sum(w[0].isupper() for w in longer) * 2 >= len(longer)
 
 
 _SURNAME_CUES = r"теорем\w*|поправк\w*|закон\w*|критери\w*|тест\w*|распределени\w*"
@@ -448,8 +506,10 @@ _NOT_A_FACT = {
     # A story or a teaser: «вчера», «на днях», «в следующем посте», "next week"; an
     # article's announcement of itself («В новой статье мы погрузимся…», "In this post
     # we will…"); a chatty aside («И вот…», «Ну и вообще…», «Кстати»).
-    "anecdote": r"\b(?:вчера|сегодня|на днях|недавно|завтра|yesterday|today|tomorrow|"
+    "anecdote": r"\b(?:вчера|на днях|недавно|завтра|yesterday|tomorrow|"
     r"last week|next week|on monday)\b|следующ\w+ пост|next post|"
+    # «Сегодня я…» tells a story; "the recommended flow today is…" says "nowadays".
+    r"^(?:[^\s!?.]+\s+){0,2}(?:сегодня|today)\b|"
     r"в (?:новой|этой) статье|в этом посте|мы (?:погрузимся|разберём|разберем|рассмотрим|"
     r"поговорим|расскажем|покажем)|in this (?:post|article),? we|we(?: will|'ll) (?:look|cover)|"
     r"^(?:и вот|ну и|ну вот|кстати|короче|в общем)\b",
@@ -461,7 +521,9 @@ _NOT_A_FACT = {
     r"сохраняйте|пересылайте|ставьте|делитесь|пишите в комм|в комментари|"
     r"ссылка в (?:первом )?комм|like and share|in the comments|\blink in (?:the )?(?:bio|"
     r"comments|description)|don't forget to|^subscribe\b|^follow (?:us|the channel)\b|"
-    r"don't miss\b|не пропустите",
+    r"don't miss\b|не пропустите|"
+    # «Читайте новую статью по ссылке», "read the full article": a pointer, not a fact.
+    r"^читайте\b|\bпо ссылке\b|\bread (?:more|the (?:full|new|whole) (?:article|post))\b",
 }
 # One pattern, a named group per reason, so a sentence is scanned once; matched against
 # the lower-cased sentence, as ignoring case costs a scan of Cyrillic several times over.
@@ -499,12 +561,16 @@ _DEFAULT_RE = re.compile(r"по умолчанию|дефолт|\bdefaults?\b|by
 def not_a_fact(sentence: str) -> str | None:
     """Why a sentence is not worth a card (C9), or None: first person, an announcement,
     an anecdote, a hypothetical, a greeting or a call to act, a pronoun for a subject."""
-    found = _NOT_A_FACT_RE.search(sentence.lower())
-    if found and found.lastgroup:
-        return found.lastgroup.replace("_", " ")
+    return next(iter(_reasons(sentence)), None)
+
+
+def _reasons(sentence: str) -> list[str]:
+    """Every reason of not_a_fact a sentence gives, the first found first."""
+    found = [m.lastgroup.replace("_", " ") for m in _NOT_A_FACT_RE.finditer(sentence.lower())
+             if m.lastgroup]  # fmt: skip
     if _PRONOUN_SUBJECT_RE.match(sentence):
-        return "pronoun subject"
-    return None
+        found.append("pronoun subject")
+    return list(dict.fromkeys(found))
 
 
 @dataclass
@@ -658,6 +724,29 @@ def _outside_glosses(pattern: re.Pattern[str], text: str) -> list[str]:
     return [*parts, text[start:]]
 
 
+# Why a sentence may still enumerate what it announces: a teaser or a pronoun subject
+# (not a story, an announcement or a call to act).
+_ANNOUNCING_REASONS = frozenset({"anecdote", "pronoun subject"})
+
+
+def _counted_list(sentence: str) -> str | None:
+    """The colon enumeration of a sentence whose intro counts its items, or None."""
+    match = _COLON_LIST_RE.match(sentence)
+    if not match or _item_count(match["intro"]) is None:
+        return None
+    return colon_list_cloze(sentence)
+
+
+def _item_count(intro: str) -> int | None:
+    """How many items an enumeration's intro announces, or None: the one whole number of
+    2 to MAX_LIST_ITEMS among the last three words of its clauses («has four parts»,
+    «Последствия три», «три алгоритма токенизации, которые…»); not "vests over 4 years
+    with a 1-year cliff"."""
+    tails = " ".join(" ".join(part.split()[-3:]) for part in intro.split(", "))
+    counts = [v for v in number_values(tails) if 2 <= v <= MAX_LIST_ITEMS and float(v).is_integer()]
+    return int(counts[0]) if len(counts) == 1 else None
+
+
 def colon_list_cloze(sentence: str) -> str | None:
     """«Три главных формата: Iceberg, Delta Lake и Hudi.» as one cloze, a deletion per
     item; None unless the part after the colon is 2 to 10 short names."""
@@ -674,7 +763,10 @@ def colon_list_cloze(sentence: str) -> str | None:
     intro = match.group("intro")
     counted = NUMBER_WORD_RE.search(intro) or re.search(r"\d", intro)
     named = sum(1 for item in items if LATIN_TERM_RE.search(item)) * 2 >= len(items)
-    if not (counted or named):
+    # «total compensation: оклад, годовой бонус, акции или опционы и ДМС»: three or more
+    # parts the last of which a conjunction joins enumerate, whatever script they are in.
+    joined = re.search(r"\s(?:и|или|and|or)\s+\S+[^,]*$", match.group("items"))
+    if not (counted or named or (len(items) >= 3 and joined)):
         return None
     # Names, not clauses: «чем их больше, тем сложнее запрос» lists nothing.
     if not 2 <= len(items) <= MAX_LIST_ITEMS or any(
@@ -713,19 +805,19 @@ def _counted_items(intro: str, parts: list[str]) -> list[tuple[str, str]] | None
     """The items of a counted enumeration whose items are explained, each with its name:
     the parts that do not open an explanation, when there are as many as the intro's
     count, each cut to its head; None when they do not add up or an item has no name."""
-    counts = [v for v in number_values(intro) if 2 <= v <= MAX_LIST_ITEMS and float(v).is_integer()]
-    if len(counts) != 1:
-        return None
+    count = _item_count(intro)
     items = [part for part in parts if part and not _EXPLAINING_RE.match(part)]
-    if len(items) != int(counts[0]):
+    if count is None or len(items) != count:
         return None
     names: list[tuple[str, str]] = []
     for item in items:
         head = _ITEM_HEAD_RE.match(item)
         if head:
             name = head.group("head")
-        elif _words(_GLOSS_RE.sub("", item)) <= 3:
-            name = item
+        elif _words(_GLOSS_RE.sub("", item)) <= MAX_HEAD_WORDS:
+            # The count says these are the items: «перепутанное локальное состояние» is one;
+            # a parenthesis after it explains it and stays in view.
+            name = item.split(" (", 1)[0]
         else:
             step = _step_name(item)
             if step is None:
@@ -752,6 +844,24 @@ _NAME = rf"{LATIN_TOKEN}(?:\(\))?"
 _INLINE_NAMES_RE = re.compile(
     rf"(?<![\w@#/.-])(?P<items>{_NAME}(?:,\s+{_NAME})+,?\s+(?:и|или|and|or)\s+{_NAME})(?![\w-])"
 )
+# In a Russian sentence a Latin name may run to three words («answer relevancy», «GROUP
+# BY»), and the last one may follow its kind («GPTQ, AWQ и формат GGUF»).
+_LONG_NAME = rf"{_NAME}(?:\s+{LATIN_TOKEN}){{0,2}}"
+_ITEM_KIND = r"(?:формат|флаг|метод|библиотек|фреймворк|модел|параметр|тип|поле|пол[яе]м?)\w*\s+"
+_INLINE_LONG_NAMES_RE = re.compile(
+    rf"(?<![\w@#/.-])(?P<items>{_LONG_NAME}(?:,\s+{_LONG_NAME})+,?\s+(?:и|или)\s+"
+    rf"(?:{_ITEM_KIND})?{_LONG_NAME})(?![\w-])"
+)
+# In English, where every word is Latin, a name of several words is one written as a
+# name in each ("GROUP BY", "REST APIs"): two capitals or digits, or camelCase.
+_EN_NAME_WORD = rf"(?:(?=[\w.+'/-]*[A-Z0-9_][\w.+'/-]*[A-Z0-9_])|(?=[a-z]+[A-Z])){LATIN_TOKEN}"
+_EN_LONG_NAME = rf"{_EN_NAME_WORD}(?:\(\))?(?:\s+{_EN_NAME_WORD}){{0,2}}"
+_INLINE_EN_NAMES_RE = re.compile(
+    rf"(?<![\w@#/.-])(?P<items>{_EN_LONG_NAME}(?:,\s+{_EN_LONG_NAME})+,?\s+(?:and|or)\s+"
+    rf"{_EN_LONG_NAME})(?![\w-])"
+)
+# What stands between two listed names: a comma, a conjunction, the last one's kind.
+_ITEM_JOIN_RE = re.compile(rf",?\s+(?:и|или|and|or)\s+(?:{_ITEM_KIND})?|,\s+")
 
 
 def inline_names_cloze(sentence: str) -> str | None:
@@ -760,16 +870,20 @@ def inline_names_cloze(sentence: str) -> str | None:
     sentence, ordinary words (in English every word is Latin: only acronyms, mixed-case
     and code-like names count)."""
     masked = _masked(sentence)
-    match = _INLINE_NAMES_RE.search(masked)
+    english = not CYRILLIC_RE.search(sentence)
+    match = (
+        _INLINE_NAMES_RE.search(masked) or _INLINE_EN_NAMES_RE.search(masked)
+        if english
+        else _INLINE_LONG_NAMES_RE.search(masked)
+    )
     if not match or _EXAMPLE_BEFORE_RE.search(_clause_before(sentence, match.start())):
         return None
-    spans = [
-        _Span(match.start("items") + m.start(), match.start("items") + m.end())
-        for m in re.finditer(_NAME, match.group("items"))
-        if m.group(0).casefold() not in {"и", "или", "and", "or"}
-    ]
+    spans, pos = [], match.start("items")
+    for cut in [*_ITEM_JOIN_RE.finditer(masked, pos, match.end("items")), None]:
+        end = cut.start() if cut else match.end("items")
+        spans.append(_Span(pos, end))
+        pos = cut.end() if cut else end
     names = [sentence[span.start : span.end] for span in spans]
-    english = not CYRILLIC_RE.search(sentence)
     if not 3 <= len(names) <= MAX_LIST_ITEMS or len(set(names)) < len(names):
         return None
     if english and not all(_NAMED_WORD_RE.search(name) for name in names):
@@ -825,7 +939,11 @@ def _number_score(sentence: str, span: _Span) -> float:
         or re.search(r"(?:=|[A-Za-zА-Яа-яЁё]{4,})\s*[—–:]?\s*$", before)
     ):
         score += 0.75
-    if _DEFAULT_RE.search(sentence):
+    # «(по умолчанию 128 страниц), поэтому в сотни раз меньше»: the figure the default
+    # names is the fact; another figure of a sentence with a default is less of one.
+    if _DEFAULT_RE.search(before):
+        score += 1.0
+    elif _DEFAULT_RE.search(sentence):
         score += 0.5
     # "keeps about 97% … while being 40% smaller": a hedged figure is one the sentence
     # states as its finding, not one it goes on to mention.
@@ -899,7 +1017,9 @@ def _definition_choice(sentence: str, question_word: str) -> _Choice | None:
         match = pattern.match(sentence)
         if not match:
             continue
-        x = without_pictographs(match.group("x")).strip(' «»"')
+        # «Минимальный детектируемый эффект, или MDE, — это…»: the comma closes the head;
+        # «Коротко про персистентность: RDB — это…»: what a colon leads to is the head.
+        x = without_pictographs(match.group("x")).rsplit(": ", 1)[-1].strip(' «»",')
         y = match.group("y").strip()
         if _words(x) > MAX_HEAD_WORDS or not _safe(x) or _VAGUE_HEAD_RE.match(x):
             return None
@@ -993,6 +1113,11 @@ def sentence_cards(
     if best is None or best.fact != "number":
         return [best] if best else []
     out = [best]
+    # «429 Too Many Requests, вместе с заголовком Retry-After», "the num_tokens setting,
+    # which defaults to 16": a name the sentence cues as one is a fact beside its figure.
+    named = term_card(sentence, common, allowed_common, skip)
+    if named is not None and _kind_named(sentence, cloze_deletions(named.question)[0][1]):
+        out.append(dataclasses.replace(named, score=min(best.score, named.score) - 0.75))
     cuts = [0, *(m.end() for m in _CLAUSE_BREAK_RE.finditer(sentence)), len(sentence) + 1]
     numbers = _asked_numbers(sentence)
     asked = cloze_deletions(best.question)[0][1]
@@ -1015,7 +1140,16 @@ def best_card(
 ) -> _Choice | None:
     """The one card a sentence gives: an enumeration, a definition, its best number, or a
     term the rest of the sentence determines; None when it states no fact worth one."""
-    if not _statement(sentence) or not_a_fact(sentence):
+    if not _statement(sentence):
+        return None
+    reasons = _reasons(sentence)
+    if reasons and _ANNOUNCING_REASONS.issuperset(reasons):
+        # «Сегодня разберём три алгоритма: BPE, WordPiece и Unigram», «Он состоит из трёх
+        # типов таблиц: хабы, линки и сателлиты»: what a teaser or a pronoun announces is
+        # counted out after its colon, and the count is the post's fact.
+        counted = _counted_list(sentence)
+        return _Choice(3.0, "cloze", counted, fact="list") if counted else None
+    if reasons:
         return None
     numbered = inline_list_cloze(sentence)
     if numbered:
@@ -1035,8 +1169,14 @@ def best_card(
     if definition:
         return dataclasses.replace(definition, score=definition.score + bonus)
     numbers = _asked_numbers(sentence)
-    if numbers:
-        best = _best_number(sentence, numbers)
+    best = _best_number(sentence, numbers) if numbers else None
+    # «с марта 2024 года FID больше не входит… — его заменила INP»: a year is no fact
+    # worth a card, and the sentence's name may be one.
+    if best is not None and _number_score(sentence, best) < MIN_SCORE:
+        term = term_card(sentence, common, allowed_common, skip, bonus)
+        if term is not None and term.score >= MIN_SCORE:
+            return term
+    if best is not None:
         score = _number_score(sentence, best) + bonus
         partner = _restatement(sentence, numbers, best) or _complement(sentence, numbers, best)
         # Either figure of a restatement gives the other away: one deletion asks both.
@@ -1154,8 +1294,13 @@ def _term_score(sentence: str, term: _Span) -> float:
         score = 1.0
     else:
         score = 1.0 if term.start == 0 else 2.0 if at_end else 1.5
-    if _TERM_CUE_RE.search(before):
+    # "the num_tokens setting", "the Idempotency-Key header": English names the kind after.
+    if _TERM_CUE_RE.search(before) or _KIND_AFTER_RE.match(sentence, term.end):
         score += 0.75
+    # "The capacity factor limits…": a clause is about what it opens with doing something.
+    doing = (m.span("subject") for m in _DOING_SUBJECT_RE.finditer(sentence))
+    if (term.start, term.end) in doing:
+        score += 1.0
     # «XCom — механизм обмена…», «умеют time travel — чтение…»: a name the sentence goes
     # on to explain is what it is about; «реранкер — cross-encoder»: one it names so.
     after = sentence[term.end :]
@@ -1167,6 +1312,10 @@ def _term_score(sentence: str, term: _Span) -> float:
         score += 0.5
     # «помечается как skipped, а не failed»: the negated one is what the fact is not.
     if _NEGATED_BEFORE_RE.search(before):
+        score -= 1.0
+    # «PagedAttention из vLLM», "Trainer from transformers": where a name comes from is
+    # less the point than the name.
+    if _FROM_BEFORE_RE.search(before):
         score -= 1.0
     # «через merge_and_unload()», «параметром spark.sql.…»: in a Russian sentence an
     # identifier is more the point than an English word it uses as jargon («inference»).
@@ -1180,6 +1329,7 @@ _NEGATED_BEFORE_RE = re.compile(
     rf"(?:(?:,\s*|\s)(?:а|но)\s+не|\bnot|\b(?:{_SET_AGAINST}))\s+(?:\S+\s+)?$",
     re.IGNORECASE,
 )
+_FROM_BEFORE_RE = re.compile(rf"(?<![\w.-])(?:[A-Z]|[a-z]+[A-Z]){LATIN_TOKEN}?\s+(?:из|from)\s+$")
 # An identifier as code writes it: snake_case, dotted, called, or camelCase.
 _IDENTIFIER_RE = re.compile(r"[a-z0-9]_[a-z0-9]|[a-z]\.[a-z]|\w\(\)|^[a-z]+[A-Z]")
 
@@ -1225,6 +1375,29 @@ _TERM_CUE_RE = re.compile(
     # "called the memtable": an article may stand between the cue and the name.
     r"(?:\s+(?:the|an?))?[\s«\"(]*$",
     re.IGNORECASE,
+)
+
+
+def _kind_named(sentence: str, name: str) -> bool:
+    """Whether the sentence names the kind of thing a name is, right before or after it
+    («заголовком Retry-After», "the num_tokens setting"): a fact apart from its figure."""
+    at = sentence.find(name)
+    return at >= 0 and bool(
+        _KIND_BEFORE_RE.search(sentence, 0, at) or _KIND_AFTER_RE.match(sentence, at + len(name))
+    )
+
+
+_KIND_BEFORE_RE = re.compile(
+    r"(?<!\w)(?:параметр\w*|флаг\w*|заголов\w+|настройк\w+|опци\w+|колонк\w+|пол(?:е|ем|я)|"
+    r"метод\w*|функци\w+|команд\w+|header|setting|flag|parameter|option|"
+    # «Отношение DAU к MAU называют stickiness»: a name given is a fact of its own.
+    r"называ\w+|зов[уёе]т\w*|called|known as|named)"
+    r"(?:\s+(?:the|an?))?[\s«\"(]*$",
+    re.IGNORECASE,
+)
+_KIND_AFTER_RE = re.compile(
+    r"\s+(?:setting|flag|header|parameter|option|method|function|field|column|command|"
+    r"endpoint|operator|hook|algorithm|protocol|pattern|format|annotation|decorator)s?\b"
 )
 _PLACE_BEFORE_RE = re.compile(r"(?:\b(?:на|on|at)\s+)$", re.IGNORECASE)
 
@@ -1497,7 +1670,7 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
 
     for index, (number, text, context) in enumerate(units):
         # A sentence naming the channel is about the channel (C9), not worth a card.
-        if channel and channel in normalize(text):
+        if names_channel(normalize(text), channel):
             continue
         allowed = {key for key in common if first_seen[key] == index}
         skip = list_answers | ({subject} if subject else set())
