@@ -803,8 +803,8 @@ def test_three_names_in_a_row_are_one_list(sentence: str, answers: list[str]) ->
     [
         # Examples of a kind, not the members of a list.
         "Есть функции высшего порядка, например map, filter и reduce, они есть везде.",
-        # In English, ordinary words in a row are no names.
-        "The series has trend, seasonal and remainder components in most cases.",
+        # In English, steps in a row are no list of names.
+        "Read the docs, run the tests and ship it before the release.",
     ],
 )
 def test_examples_and_plain_words_in_a_row_are_no_list(sentence: str) -> None:
@@ -1510,6 +1510,16 @@ def test_a_figure_far_from_the_colon_counts_no_items(sentence: str) -> None:
             "In HTTP, GET, PUT and DELETE are idempotent by definition, while POST is not.",
             ["HTTP", "GET", "PUT", "DELETE"],
         ),
+        # English lists ordinary words too: each item runs to an article or a preposition.
+        (
+            "Before modelling, look at an STL decomposition, which splits a series into "
+            "trend, seasonal and remainder components.",
+            ["trend", "seasonal", "remainder components"],
+        ),
+        (
+            "Put your current title, stack and years of experience in the top third.",
+            ["current title", "stack", "years of experience"],
+        ),
     ],
 )
 def test_listed_names_of_several_words(sentence: str, items: list[str]) -> None:
@@ -1611,3 +1621,96 @@ def test_a_topic_named_channel_beside_a_channel_word_is_still_about_the_channel(
     channel: str, text: str
 ) -> None:
     assert generate_offline(_post(text, channel=channel)) == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "asked", "not_asked"),
+    [
+        (
+            "Блокирующий код выносят в поток через asyncio.to_thread(), он появился в Python 3.9.",
+            "asyncio.to_thread",
+            "Python 3.9",
+        ),
+        (
+            "Blocking code goes to a thread with asyncio.to_thread(), added in Python 3.9.",
+            "asyncio.to_thread",
+            "Python 3.9",
+        ),
+    ],
+)
+def test_a_name_with_its_version_says_when_not_what(
+    sentence: str, asked: str, not_asked: str
+) -> None:
+    assert _asked(sentence) == [asked]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "DENSE_RANK() вернёт 1, 1, 2 — ранги идут без пропусков.",
+        "DENSE_RANK() returns 1, 1, 2 — the ranks have no gaps.",
+    ],
+)
+def test_a_run_of_bare_numbers_is_an_example_not_a_figure(sentence: str) -> None:
+    assert generate_offline(_post(sentence)) == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answers"),
+    [
+        (
+            "AWQ (Activation-aware Weight Quantization) исходит из того, что около 1% весов "
+            "критичны для качества.",
+            [["1%"], ["AWQ (Activation-aware Weight Quantization)"]],
+        ),
+        (
+            "MRR (Mean Reciprocal Rank) looks only at the first relevant item: at rank 3 a "
+            "user adds 1/3.",
+            [["1/3"], ["MRR (Mean Reciprocal Rank)"]],
+        ),
+        (
+            "T = 0 на практике означает greedy decoding.",
+            [["0"], ["greedy decoding"]],
+        ),
+        ("In practice T = 0 means greedy decoding.", [["0"], ["greedy decoding"]]),
+    ],
+)
+def test_what_a_sentence_names_is_a_card_beside_its_figure(
+    sentence: str, answers: list[list[str]]
+) -> None:
+    cards = sentence_cards(sentence, set())
+    assert [_answers(card.question) for card in cards] == answers
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        (
+            "That is why Mixtral has about 47B total parameters but only about 13B active "
+            "parameters per token.",
+            "13B",
+        ),
+        ("Вот почему у Mixtral на токен активны только около 13B параметров.", "13B"),
+    ],
+)
+def test_a_count_of_parameters_is_a_figure_not_a_models_name(sentence: str, answer: str) -> None:
+    assert not_a_fact(sentence) is None
+    assert _asked(sentence) == [answer]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        (
+            "Argon2id, the winner of the Password Hashing Competition in 2015, is the first "
+            "choice today.",
+            "Argon2id",
+        ),
+        (
+            "Most teams pick Redis, the in-memory store, for rate limiting counters.",
+            "Redis",
+        ),
+    ],
+)
+def test_an_english_name_its_appositive_describes_is_asked(sentence: str, answer: str) -> None:
+    assert _asked(sentence) == [answer]

@@ -226,9 +226,14 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
                 # One capitalised word alone is as often emphasis ("choose Availability or
                 # Consistency") as a name; two in a row name a thing ("Protocol Buffers").
                 plain_caps = not any(_NAMED_WORD_RE.search(w.group(0)) for w in run)
-                if plain_caps and len(run) < 2:
+                described = run and _APPOSITIVE_RE.match(sentence, match.start() + run[-1].end())
+                if plain_caps and len(run) < 2 and not described:
                     run = []
-                if run and match.start() + run[0].start() > 0:
+                # The opening name is the subject, asked only where an appositive goes
+                # on to describe it ("Argon2id, the winner of…, is…").
+                opens = run and match.start() + run[0].start() == 0
+                described = run and _APPOSITIVE_RE.match(sentence, match.start() + run[-1].end())
+                if run and (not opens or described):
                     start = match.start() + run[0].start()
                     end = match.start() + run[-1].end()
                     key = _term_key(sentence[start:end])
@@ -309,6 +314,8 @@ _ENGLISH_NAME = (
 _ANNOUNCED_RE = re.compile(
     r"(?:\b(?:called|known as|named|termed)\s+(?:the\s+|an?\s+)?"
     r"|\b(?:use|uses|using|enable|enables|adds?)\s+(?:the\s+|an?\s+)(?=[^.!?]*[.!]?$)"
+    # "T = 0 means greedy decoding.": what a sentence ends saying a thing means, names it.
+    r"|\bmeans\s+(?=[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}[.!]?$)"
     # "The default policy is noeviction": what a default is, is a name.
     r"|\bdefault(?:\s+[a-z]+)?\s+is\s+(?=[a-z][\w-]*(?:[:;,.]|$)))"
     + _ENGLISH_NAME
@@ -537,8 +544,9 @@ _PRONOUN_SUBJECT_RE = re.compile(
     r"^(?:(?:и|а|но|однако|зато|and|but|so|yet)\s+)?(?:у\s+)?"
     r"(?:это|он|она|оно|они|него|неё|нее|них|их|его|там|тут|здесь|"
     r"(?-i:[Ii]ts?|[Tt]his|[Tt]hat|[Tt]hey|[Tt]heir|[Tt]hese|[Tt]hose))(?![\w-])"
-    # «Там, где нужна классификация, …» and «Это — …» name their subject after all.
-    r"(?!,?\s+(?:где|когда|—|-|–)|\s+is\s+(?:a|an|the)\b)",
+    # «Там, где нужна классификация, …» and «Это — …» name their subject after all, and
+    # "That is why Mixtral has…" says why, its subject to come.
+    r"(?!,?\s+(?:где|когда|—|-|–)|\s+is\s+(?:a|an|the|why)\b|'s\s+why\b)",
     re.IGNORECASE,
 )
 # A comparison or a default is a fact worth more than a bare mention.
@@ -893,6 +901,87 @@ def inline_names_cloze(sentence: str) -> str | None:
     return hide_repeats(_cloze(sentence, spans))
 
 
+# Words that end an English item or open what comes before one: articles, pronouns,
+# prepositions, conjunctions, auxiliaries ("put your current title", "into trend").
+_EN_BOUNDARY = frozenset(
+    "a an the your my our their its his her this that these those some any all each every "
+    "in on at to for with by from into onto over under about as than then so and or but nor "
+    "is are was were be been being has have had do does did can could will would should may "
+    "might must it they we you he she them us which who whose when where while if not no".split()
+)
+_EN_WORD_RE = re.compile(r"[a-z][a-z-]*")
+MAX_EN_ITEM_WORDS = 3
+
+
+def english_enumeration_cloze(sentence: str) -> str | None:
+    """ "splits a series into trend, seasonal and remainder components": three or more
+    lower-case items of one to three words, listed with commas and a last «and»/«or», as
+    one cloze. The first item runs back from its comma to an article, a pronoun or a
+    preposition; the last runs on to one; an item in between is whole words only (no
+    article or verb phrase: "run the tests" is a step, not a name). None in Russian,
+    where Latin names are found by inline_names_cloze, and when the items are examples."""
+    if CYRILLIC_RE.search(sentence) or "," not in sentence:
+        return None
+    parts = re.split(r"(,\s+)", sentence)  # text, separator, text, …
+    texts = parts[0::2]
+    for first in range(len(texts) - 1):
+        spans = _english_items(sentence, parts, first)
+        if spans:
+            if _EXAMPLE_BEFORE_RE.search(sentence[: spans[0].start]):
+                return None
+            if _words(sentence[: spans[0].start] + sentence[spans[-1].end :]) < 3:
+                return None
+            return hide_repeats(_cloze(sentence, spans))
+    return None
+
+
+def _en_item(words: list[str]) -> bool:
+    # "years of experience": «of» may join an item's words; no boundary word may.
+    return 1 <= len(words) <= MAX_EN_ITEM_WORDS and all(
+        _EN_WORD_RE.fullmatch(w) and w not in _EN_BOUNDARY for w in words
+    )
+
+
+def _english_items(sentence: str, parts: list[str], first: int) -> list[_Span] | None:
+    """The items of an English enumeration whose first item ends the `first` text of
+    `parts` (re.split by commas, separators kept), as spans; None when there is none."""
+    texts = parts[0::2]
+    offsets = list(itertools.accumulate([0, *(len(p) for p in parts)]))
+    head = texts[first].split()
+    name: list[str] = []
+    for word in reversed(head):
+        if word in _EN_BOUNDARY or not _EN_WORD_RE.fullmatch(word):
+            break
+        name.insert(0, word)
+    if not _en_item(name):
+        return None
+    end_first = offsets[2 * first] + len(texts[first])
+    spans = [_Span(end_first - len(" ".join(name)), end_first)]
+    for k in range(first + 1, len(texts)):
+        text, at = texts[k], offsets[2 * k]
+        joined = re.match(r"(?:(?P<item>.+?)\s+)?(?:and|or)\s+(?P<last>.+)$", text)
+        if joined and (joined.group("item") is None or _en_item(joined.group("item").split())):
+            if joined.group("item"):
+                spans.append(_Span(at, at + len(joined.group("item"))))
+            last: list[str] = []
+            for word in joined.group("last").split():
+                bare = word.rstrip(".!?)")
+                if bare in _EN_BOUNDARY or not _EN_WORD_RE.fullmatch(bare):
+                    break
+                last.append(bare)
+                if bare != word:
+                    break
+            if not _en_item(last):
+                return None
+            begin = at + joined.start("last")
+            spans.append(_Span(begin, begin + len(" ".join(last))))
+            return spans if 3 <= len(spans) <= MAX_LIST_ITEMS else None
+        if not _en_item(text.split()):
+            return None
+        spans.append(_Span(at, at + len(text)))
+    return None
+
+
 # --- one card per fact ----------------------------------------------------------------------
 
 
@@ -927,8 +1016,10 @@ def _number_score(sentence: str, span: _Span) -> float:
     score = 1.75
     if re.fullmatch(r"(?:19|20)\d\d", text):
         score -= 1.5  # a year: a date, seldom the point
-    if re.fullmatch(r"\d+(?:[.,]\d+)?[BbMmKk]", text):
-        score -= 1.0  # 175B, 7B: a model's size, part of its name more than a fact
+    # 175B, 7B: a model's size, part of its name more than a fact; not "about 13B active
+    # parameters", a count the sentence states.
+    if re.fullmatch(r"\d+(?:[.,]\d+)?[BbMmKk]", text) and not _COUNTED_AFTER_RE.match(after):
+        score -= 1.0
     if _EXAMPLE_BEFORE_RE.search(_clause_before(sentence, span.start)):
         score -= 1.0  # «например, 0.9»: one value of many
     before = sentence[max(0, span.start - 24) : span.start]
@@ -953,6 +1044,10 @@ def _number_score(sentence: str, span: _Span) -> float:
     # sentence sets another against is not its point.
     if _INSTEAD_BEFORE_RE.search(_clause_before(sentence, span.start)):
         score -= 0.25
+    # «DENSE_RANK() вернёт 1, 1, 2»: a run of bare numbers is an example's output, not
+    # a figure a learner recalls.
+    if _NUMBER_RUN_RE.search(sentence, max(0, span.start - 12), span.end + 12):
+        score -= 1.0
     # «мощность — 80%, то есть β = 0.2», "1 GiB, i.e. 1024 MiB": what follows «то есть»
     # restates the figure before it, which is the one stated.
     if _RESTATED_RE.search(_clause_before(sentence, span.start)):
@@ -960,6 +1055,12 @@ def _number_score(sentence: str, span: _Span) -> float:
     return score
 
 
+_APPOSITIVE_RE = re.compile(r",\s+(?:the|an?)\s+\w")
+_COUNTED_AFTER_RE = re.compile(
+    r"\s+(?:\S+\s+)?(?:parameters|params|weights|tokens|параметр\w*|весов|токен\w*)\b"
+    r"|\s+of\s+(?:its|the)\b"
+)
+_NUMBER_RUN_RE = re.compile(r"(?<![\w.,])\d+(?:,\s\d+){2,}(?![\w%])")
 # Words that hedge a figure, and words that set one thing against another: one list
 # each, for the figures and the names they come before.
 _HEDGES = r"about|around|roughly|approximately|примерно|около|порядка"
@@ -1115,8 +1216,14 @@ def sentence_cards(
     out = [best]
     # «429 Too Many Requests, вместе с заголовком Retry-After», "the num_tokens setting,
     # which defaults to 16": a name the sentence cues as one is a fact beside its figure.
+    expanded = _expanded_subject(sentence)
     named = term_card(sentence, common, allowed_common, skip)
-    if named is not None and _kind_named(sentence, cloze_deletions(named.question)[0][1]):
+    if expanded is not None:
+        # «AWQ (Activation-aware Weight Quantization) исходит из того, что около 1% весов…»:
+        # what the sentence is about is a fact beside the figure it states.
+        score = best.score - 0.75
+        out.append(_deletion(sentence, [expanded], score, "term"))
+    elif named is not None and _kind_named(sentence, cloze_deletions(named.question)[0][1]):
         out.append(dataclasses.replace(named, score=min(best.score, named.score) - 0.75))
     cuts = [0, *(m.end() for m in _CLAUSE_BREAK_RE.finditer(sentence)), len(sentence) + 1]
     numbers = _asked_numbers(sentence)
@@ -1161,7 +1268,7 @@ def best_card(
     enumeration = colon_list_cloze(sentence)
     if enumeration:
         return _Choice(3.0 + bonus, "cloze", enumeration, fact="list")
-    names = inline_names_cloze(sentence)
+    names = inline_names_cloze(sentence) or english_enumeration_cloze(sentence)
     if names:
         return _Choice(2.75 + bonus, "cloze", names, fact="list")
     cyrillic = bool(CYRILLIC_RE.search(sentence))
@@ -1313,13 +1420,19 @@ def _term_score(sentence: str, term: _Span) -> float:
     # «помечается как skipped, а не failed»: the negated one is what the fact is not.
     if _NEGATED_BEFORE_RE.search(before):
         score -= 1.0
+    # «появился в Python 3.9»: a product with its version says when, not what.
+    if re.search(r"\s\d+(?:\.\d+)+$", text := sentence[term.start : term.end]):
+        score -= 0.75
+    # "Argon2id, the winner of the Password Hashing Competition, is…": a name an
+    # appositive goes on to describe is what the sentence is about.
+    if not CYRILLIC_RE.search(sentence) and _APPOSITIVE_RE.match(sentence, term.end):
+        score += 1.0
     # «PagedAttention из vLLM», "Trainer from transformers": where a name comes from is
     # less the point than the name.
     if _FROM_BEFORE_RE.search(before):
         score -= 1.0
     # «через merge_and_unload()», «параметром spark.sql.…»: in a Russian sentence an
     # identifier is more the point than an English word it uses as jargon («inference»).
-    text = sentence[term.start : term.end]
     if CYRILLIC_RE.search(sentence) and _IDENTIFIER_RE.search(text):
         score += 0.5
     return score
@@ -1356,7 +1469,8 @@ def _clause_before(sentence: str, start: int) -> str:
 def _sibling(sentence: str, term: _Span, other: _Span) -> bool:
     """Whether `term` comes right after `other`, joined by «и», "and", «или», a comma or a
     slash: the second of a pair."""
-    joined = r"\s*(?:,|/|\s(?:и|или|and|or))\s*"
+    # «merge() и unload()»: a call's brackets are no part of what joins the two.
+    joined = r"(?:\(\))?\s*(?:,|/|\s(?:и|или|and|or))\s*"
     return other.end <= term.start and bool(re.fullmatch(joined, sentence[other.end : term.start]))
 
 
@@ -1391,7 +1505,7 @@ _KIND_BEFORE_RE = re.compile(
     r"(?<!\w)(?:параметр\w*|флаг\w*|заголов\w+|настройк\w+|опци\w+|колонк\w+|пол(?:е|ем|я)|"
     r"метод\w*|функци\w+|команд\w+|header|setting|flag|parameter|option|"
     # «Отношение DAU к MAU называют stickiness»: a name given is a fact of its own.
-    r"называ\w+|зов[уёе]т\w*|called|known as|named)"
+    r"называ\w+|зов[уёе]т\w*|означа\w+|called|known as|named|means)"
     r"(?:\s+(?:the|an?))?[\s«\"(]*$",
     re.IGNORECASE,
 )
