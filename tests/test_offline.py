@@ -1714,3 +1714,32 @@ def test_a_count_of_parameters_is_a_figure_not_a_models_name(sentence: str, answ
 )
 def test_an_english_name_its_appositive_describes_is_asked(sentence: str, answer: str) -> None:
     assert _asked(sentence) == [answer]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answers"),
+    [
+        (
+            "OWASP's minimum for it is 19 MiB of memory, 2 iterations and 1 degree of parallelism.",
+            ["19", "2", "1"],
+        ),
+        ("Минимум OWASP для него — 19 MiB памяти, 2 итерации и 1 поток.", ["19", "2", "1"]),
+    ],
+)
+def test_figures_listed_side_by_side_are_one_list(sentence: str, answers: list[str]) -> None:
+    card = best_card(sentence, set())
+    assert card is not None and card.fact == "list"
+    assert _answers(card.question) == answers
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "For a 7B model with 32 layers, 32 KV heads, head_dim 128 and fp16, that is about "
+        "0.5 MB per token.",
+        "Для 7B-модели с 32 слоями, 32 головами и head_dim 128 это около 0,5 МБ на токен.",
+    ],
+)
+def test_figures_a_sentence_computes_from_are_no_list(sentence: str) -> None:
+    card = best_card(sentence, set())
+    assert card is None or card.fact != "list"
