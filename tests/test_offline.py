@@ -1743,3 +1743,52 @@ def test_figures_listed_side_by_side_are_one_list(sentence: str, answers: list[s
 def test_figures_a_sentence_computes_from_are_no_list(sentence: str) -> None:
     card = best_card(sentence, set())
     assert card is None or card.fact != "list"
+
+
+@pytest.mark.parametrize(
+    ("text", "subject"),
+    [
+        (
+            "Mixture of Experts (MoE) — the short version\n\n"
+            "Each token is sent to 2 of the 8 experts of a layer.",
+            "MoE",
+        ),
+        (
+            "Mixture of Experts (MoE) — коротко\n\nКаждый токен уходит к 2 из 8 экспертов слоя.",
+            "Mixture of Experts",
+        ),
+        (
+            "ARIMA in plain English\n\nThe d in ARIMA(p, d, q) is how many times the series "
+            "is differenced, usually 1.",
+            None,
+        ),
+        (
+            "Raft in plain English\n\nA leader sends heartbeats every 50 ms to keep its "
+            "followers from an election.",
+            None,
+        ),
+        (
+            "Случайный лес vs градиентный бустинг — объясняю на пальцах\n\n"
+            "В бустинге деревья строятся последовательно, обычно их 100–1000.",
+            None,
+        ),
+    ],
+)
+def test_a_heading_names_its_subject_not_a_language_or_a_comparison(
+    text: str, subject: str | None
+) -> None:
+    cards = generate_offline(_post(text))
+    assert cards
+    for card in cards:
+        prefix = re.match(r"\(([^)]*)\) ", card.question)
+        assert (prefix.group(1) if prefix else None) == subject, card.question
+
+
+def test_english_sentence_openers_are_no_subject() -> None:
+    text = (
+        "For web apps the recommended flow is the code flow with a 43-character verifier.\n"
+        "For mobile apps the same flow needs a custom URL scheme with 1 redirect.\n"
+        "For servers the client credentials flow takes 2 secrets at most.\n"
+        "OAuth 2.0 is an authorization framework, not an authentication protocol."
+    )
+    assert all(not card.question.startswith("(For") for card in generate_offline(_post(text)))

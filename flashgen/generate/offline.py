@@ -83,6 +83,8 @@ _CODE_LINE_RE = re.compile(
 )
 _STOP_LATIN = frozenset(
     {"a", "an", "the", "and", "or", "of", "in", "on", "to", "is", "are", "it", "ps", "et", "al"}
+    # «Случайный лес vs градиентный бустинг»: a comparison's word names nothing.
+    | {"vs", "via", "aka"}
 )
 
 
@@ -1629,11 +1631,23 @@ _CAPITALISED_RE = re.compile(rf"(?<![\w.-])(?=[A-Z]){LATIN_TOKEN}")
 
 
 def _latin_names(text: str) -> Iterator[str]:
-    """The Latin-script names of a text, as a subject may be: no stop word first."""
+    """The Latin-script names of a text, as a subject may be: no stop word first. In
+    English, where every word is Latin, only words written as names (OAuth, PKCE): "For
+    web apps…" opens a sentence, it names nothing."""
+    if not CYRILLIC_RE.search(text):
+        for match in re.finditer(rf"(?<![\w.-]){LATIN_TOKEN}", _masked(text)):
+            if _NAMED_WORD_RE.search(match.group(0)):
+                yield match.group(0)
+        return
     for match in LATIN_TERM_RE.finditer(_masked(text)):
         term = match.group(0)
         if len(term) >= 2 and term.split()[0].lower() not in _STOP_LATIN:
             yield term
+
+
+_TITLE_ABBREVIATION_RE = re.compile(r"\((?=(?:[a-z0-9]*[A-Z]){2})([A-Za-z][A-Za-z0-9]{1,9})\)")
+# All-caps words a title opens with that are no name.
+_TITLE_OPENERS = frozenset({"TIL", "FAQ", "PSA", "AMA", "IMHO", "TLDR", "NEW", "UPD", "HOT"})
 
 
 def _subject(title: str | None, sentences: list[str]) -> str | None:
@@ -1650,11 +1664,23 @@ def _subject(title: str | None, sentences: list[str]) -> str | None:
         # A heading opens with what it is about («Apache Flink: event time…»). In English
         # every word is Latin: there only a capitalised name past the first word counts.
         if not CYRILLIC_RE.search(title):
-            named = [m.group(0) for m in _CAPITALISED_RE.finditer(title) if m.start() > 0]
-            # «gRPC vs REST», «iOS: …»: a first word written as a name is one.
-            # Mixed case only: an all-caps opener is as often "TIL" or "FAQ" as a name.
+            # "Mixture of Experts (MoE) — the short version": the abbreviation it spells.
+            abbreviation = _TITLE_ABBREVIATION_RE.search(title)
+            if abbreviation:
+                return abbreviation.group(1)
+            # "Raft in plain English": a language or a month is capitalised, no name.
+            named = [
+                m.group(0)
+                for m in _CAPITALISED_RE.finditer(title)
+                if m.start() > 0 and m.group(0).lower() not in _CAPITALISED_WORDS
+            ]
+            # «gRPC vs REST», «iOS: …», "ARIMA in plain English": a first word written as
+            # a name is one; not an all-caps "TIL" or "FAQ".
             head = title.split(maxsplit=1)[0].rstrip(":,;.!?")
-            if re.fullmatch(LATIN_TOKEN, head) and re.match(r"[a-z]+[A-Z]", head):
+            if re.fullmatch(LATIN_TOKEN, head) and (
+                re.match(r"[a-z]+[A-Z]", head)
+                or (len(head) >= 3 and head.isupper() and head not in _TITLE_OPENERS)
+            ):
                 named.insert(0, head)
             return named[0] if named else None
         for term in _latin_names(title):
