@@ -1792,3 +1792,58 @@ def test_english_sentence_openers_are_no_subject() -> None:
         "OAuth 2.0 is an authorization framework, not an authentication protocol."
     )
     assert all(not card.question.startswith("(For") for card in generate_offline(_post(text)))
+
+
+@pytest.mark.parametrize(
+    ("text", "subject"),
+    [
+        (
+            "Оконные функции: ROW_NUMBER, RANK и DENSE_RANK\n\n"
+            "На таблице в 10 млн строк запрос с подзапросом шёл 40 секунд.",
+            "Оконные функции",
+        ),
+        (
+            "Window functions: ROW_NUMBER, RANK and DENSE_RANK\n\n"
+            "On a table of 10 million rows the subquery version took 40 seconds.",
+            "Window functions",
+        ),
+        (
+            "Mixture of Experts in one screen\n\nEach token is sent to 2 of the 8 experts.",
+            "Mixture of Experts",
+        ),
+        (
+            "Kafka: offsets, lag and rebalances\n\nA consumer commits offsets every 5 seconds "
+            "by default.",
+            "Kafka",
+        ),
+        ("Update: new defaults\n\nThe default batch size is now 32 rows per request.", None),
+        (
+            "Метод главных компонент за минуту\n\nОбычно оставляют столько компонент, чтобы "
+            "объяснить 95% дисперсии.",
+            None,
+        ),
+    ],
+)
+def test_a_heading_that_lists_names_or_opens_with_one_of_several_words(
+    text: str, subject: str | None
+) -> None:
+    cards = generate_offline(_post(text))
+    assert cards
+    prefix = re.match(r"\(([^)]*)\) ", cards[0].question)
+    assert (prefix.group(1) if prefix else None) == subject, cards[0].question
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "dbt: materializations и тесты за 5 минут\n\nДефолтная материализация — view, и "
+        "её меняют в dbt_project.yml для 100 моделей сразу.",
+        "kubectl: three commands for every day\n\nBy default kubectl logs prints the last "
+        "10 lines only with --tail.",
+    ],
+)
+def test_a_lowercase_heading_a_blank_line_sets_apart_is_the_title(text: str) -> None:
+    heading = text.split("\n", 1)[0]
+    cards = generate_offline(_post(text))
+    assert cards and all(card.answer == heading for card in cards)
+    assert all(heading not in card.question for card in cards)

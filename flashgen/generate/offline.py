@@ -305,7 +305,7 @@ def _title_cased(sentence: str) -> bool:
     """Whether a line capitalises most of its longer words, as titles do ("The Fourth
     Pillar of Deep Learning Revolution"): there a capital marks no name."""
     longer = [w for w in re.findall(r"[A-Za-z][a-z]{3,}", sentence)][1:]
-    return len(longer) >= 2 and sum(w[0].isupper() for w in longer) * 2 >= len(longer)
+    return len(longer) >= 2 and sum(w[0].isupper() for w in longer) * 2 > len(longer)
 
 
 _SURNAME_CUES = r"теорем\w*|поправк\w*|закон\w*|критери\w*|тест\w*|распределени\w*"
@@ -1618,8 +1618,9 @@ def _title(lines: list[str]) -> str | None:
     if not first or item or first.endswith((".", "!", ":")) or not_a_fact(first):
         return None
     head = first.split(maxsplit=1)[0]
-    if first[:1].islower() and not re.search(r"[a-z][A-Z]", head):
-        # A sentence cut by a line break, not a heading; «gRPC vs REST» is one.
+    if first[:1].islower() and not re.search(r"[a-z][A-Z]", head) and lines[1].strip():
+        # A sentence cut by a line break, not a heading; «gRPC vs REST» is one, and so is
+        # «dbt: materializations за 5 минут» that a blank line sets apart.
         return None
     # «Детекторы текста | Notion»: a link preview's site name is not part of the heading.
     title = without_pictographs(first).split(" | ")[0].strip()
@@ -1645,9 +1646,22 @@ def _latin_names(text: str) -> Iterator[str]:
             yield term
 
 
+_TITLE_NAME_RE = re.compile(
+    r"(?!(?:What|Why|How|When|Where|Which|Who|Stop|Don't|Do|Is|Are)\b)"
+    r"[A-Z][a-z]+(?:\s+(?:(?:of|for|and|the|to|in)\s+)?[A-Z][a-z]+)+(?=\s+[a-z]|\s*[:—–-])"
+)
+_TITLE_LISTING_RE = re.compile(
+    r"(?P<head>[А-ЯЁA-Z][а-яёa-z]+(?:\s+[а-яёa-z]+){0,2}):\s+"
+    r"(?P<names>[^,]+(?:,\s+[^,]+)*\s+(?:и|или|and|or)\s+\S+)$"
+)
 _TITLE_ABBREVIATION_RE = re.compile(r"\((?=(?:[a-z0-9]*[A-Z]){2})([A-Za-z][A-Za-z0-9]{1,9})\)")
 # All-caps words a title opens with that are no name.
-_TITLE_OPENERS = frozenset({"TIL", "FAQ", "PSA", "AMA", "IMHO", "TLDR", "NEW", "UPD", "HOT"})
+_TITLE_OPENERS = frozenset(
+    {"TIL", "FAQ", "PSA", "AMA", "IMHO", "TLDR", "NEW", "UPD", "HOT"}
+    # "Update: …", "Q: …": words a heading opens with before what it is about.
+    | {"UPDATE", "NOTES", "NOTE", "NEWS", "TIP", "TIPS", "REMINDER", "QUESTION", "ANSWER"}
+    | {"Q", "A", "SUMMARY", "RECAP", "DIGEST", "TODAY", "QUIZ", "PROTIP", "WARNING"}
+)
 
 
 def _subject(title: str | None, sentences: list[str]) -> str | None:
@@ -1661,6 +1675,11 @@ def _subject(title: str | None, sentences: list[str]) -> str | None:
             counts[key] = counts.get(key, 0) + 1
             names.setdefault(key, term if _words(term) <= 3 else term.split()[0])
     if title:
+        # «Оконные функции: ROW_NUMBER, RANK и DENSE_RANK»: a heading that lists names is
+        # about what it lists them under.
+        listed = _TITLE_LISTING_RE.match(title)
+        if listed and len(list(_latin_names(listed.group("names")))) >= 2:
+            return listed.group("head")
         # A heading opens with what it is about («Apache Flink: event time…»). In English
         # every word is Latin: there only a capitalised name past the first word counts.
         if not CYRILLIC_RE.search(title):
@@ -1668,18 +1687,29 @@ def _subject(title: str | None, sentences: list[str]) -> str | None:
             abbreviation = _TITLE_ABBREVIATION_RE.search(title)
             if abbreviation:
                 return abbreviation.group(1)
+            # "Mixture of Experts in one screen": a capitalised name of several words
+            # the heading opens with.
+            opening = _TITLE_NAME_RE.match(title)
+            if opening:
+                return opening.group(0)
             # "Raft in plain English": a language or a month is capitalised, no name.
+            # "Tech Careers Weekly": where every word is capitalised, none is a name for it.
             named = [
                 m.group(0)
                 for m in _CAPITALISED_RE.finditer(title)
-                if m.start() > 0 and m.group(0).lower() not in _CAPITALISED_WORDS
+                if m.start() > 0
+                and m.group(0).lower() not in _CAPITALISED_WORDS
+                and not _title_cased(title)
             ]
             # «gRPC vs REST», «iOS: …», "ARIMA in plain English": a first word written as
             # a name is one; not an all-caps "TIL" or "FAQ".
             head = title.split(maxsplit=1)[0].rstrip(":,;.!?")
+            # "Kafka: offsets, lag and rebalances": a capitalised word a colon follows.
+            before_colon = title.split(maxsplit=1)[0].endswith(":")
             if re.fullmatch(LATIN_TOKEN, head) and (
                 re.match(r"[a-z]+[A-Z]", head)
                 or (len(head) >= 3 and head.isupper() and head not in _TITLE_OPENERS)
+                or (before_colon and head[:1].isupper() and head.upper() not in _TITLE_OPENERS)
             ):
                 named.insert(0, head)
             return named[0] if named else None
