@@ -1847,3 +1847,79 @@ def test_a_lowercase_heading_a_blank_line_sets_apart_is_the_title(text: str) -> 
     cards = generate_offline(_post(text))
     assert cards and all(card.answer == heading for card in cards)
     assert all(heading not in card.question for card in cards)
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        (
+            "Q: Что такое CUPED?\nA: CUPED — это метод снижения дисперсии метрики в A/B-тесте.",
+            "Что такое CUPED?",
+        ),
+        (
+            "Q: What is CUPED?\nA: CUPED is a variance reduction method for A/B tests.",
+            "What is CUPED?",
+        ),
+    ],
+)
+def test_a_qa_posts_answer_marker_is_no_part_of_the_fact(text: str, question: str) -> None:
+    cards = generate_offline(_post(text))
+    assert [card.question for card in cards] == [question]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "items"),
+    [
+        (
+            "Остальные типы — docs, refactor, test, chore, ci — версию не меняют.",
+            ["docs", "refactor", "test", "chore", "ci"],
+        ),
+        (
+            "The other types — docs, refactor, test, chore and ci — leave the version alone.",
+            ["docs", "refactor", "test", "chore", "ci"],
+        ),
+    ],
+)
+def test_names_set_off_by_dashes_are_one_list(sentence: str, items: list[str]) -> None:
+    assert _asked(sentence) == items
+
+
+@pytest.mark.parametrize(
+    ("sentence", "not_asked"),
+    [
+        ("В команде из 5 человек их 10, а из 10 человек — уже 45.", "10"),
+        ("In a team of 5 there are 10 channels, and in a team of 10 there are 45.", "10"),
+    ],
+)
+def test_a_figure_printed_twice_in_two_parts_is_not_asked(sentence: str, not_asked: str) -> None:
+    assert not_asked not in _asked(sentence)
+
+
+def test_a_figure_printed_twice_in_one_part_is_asked_with_its_repeat() -> None:
+    sentence = "PSI от 0.1 до 0.25 — умеренный сдвиг, больше 0.25 — значимый сдвиг."
+    assert _asked(sentence) == ["0.25", "0.25"]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        'Mirror the exact keywords from the job description, e.g. "Kafka", not just "streaming".',
+        "Keep the default settings, i.e. the ones etc. lists in its docs.",
+    ],
+)
+def test_latin_abbreviations_are_no_names(sentence: str) -> None:
+    card = best_card(sentence, set())
+    answers = _answers(card.question) if card else []
+    assert not {"e.g", "i.e", "etc", "e.g.", "i.e.", "etc."} & set(answers)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Bracket retention считают по интервалам: например, неделя, месяц и так далее.",
+        "Bracket retention is counted by intervals: for example, week, month and so on.",
+    ],
+)
+def test_an_enumeration_of_examples_is_no_list(sentence: str) -> None:
+    card = best_card(sentence, set())
+    assert card is None or card.fact != "list"

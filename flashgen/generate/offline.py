@@ -239,12 +239,15 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
                     start = match.start() + run[0].start()
                     end = match.start() + run[-1].end()
                     key = _term_key(sentence[start:end])
-                    if key not in common or key in allowed_common:
+                    abbreviation = _LATIN_ABBREVIATION_RE.fullmatch(sentence[start:end])
+                    if (key not in common or key in allowed_common) and not abbreviation:
                         spans.append(_Span(start, len(sentence[:end].rstrip(".,;:"))))
                 run = []
             continue
         first_word = term.split()[0]
         if len(term) < 2 or first_word.lower() in _STOP_LATIN or " et al" in term:
+            continue
+        if _LATIN_ABBREVIATION_RE.fullmatch(term):
             continue
         key = _term_key(term)
         if key in common and key not in allowed_common:
@@ -266,6 +269,8 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
 
 
 _SLASHED_RE = re.compile(rf"/{LATIN_TOKEN}(?!\w)")
+# "e.g", "i.e", "etc": Latin a sentence abbreviates, no name.
+_LATIN_ABBREVIATION_RE = re.compile(r"(?i:e\.g|i\.e|etc|a\.k\.a|cf|vs|viz)\.?")
 # Words that open a noun phrase without naming anything ("the same method", "the first").
 _VAGUE_WORDS = (
     r"same|other|first|second|last|next|new|old|main|whole|only|best|most|more|many|few|"
@@ -739,6 +744,28 @@ def _outside_glosses(pattern: re.Pattern[str], text: str) -> list[str]:
 _ANNOUNCING_REASONS = frozenset({"anecdote", "pronoun subject"})
 
 
+_DASHED_LIST_RE = re.compile(r"^(?P<intro>[^—–]{3,}?)\s[—–]\s(?P<items>[^—–:;]+?)\s[—–]\s\S")
+
+
+def dashed_list_cloze(sentence: str) -> str | None:
+    """«Остальные типы — docs, refactor, test, chore, ci — версию не меняют»: three or more
+    short names set off by dashes, as one cloze; None otherwise."""
+    match = _DASHED_LIST_RE.match(sentence)
+    if not match:
+        return None
+    items = [i.strip() for i in _outside_glosses(LIST_JOIN_RE, match.group("items"))]
+    if not 3 <= len(items) <= MAX_LIST_ITEMS or any(
+        not _nameable(item) or _words(item) > 3 for item in items
+    ):
+        return None
+    spans, pos = [], match.start("items")
+    for item in items:
+        at = sentence.index(item, pos)
+        spans.append(_Span(at, at + len(item)))
+        pos = at + len(item)
+    return hide_repeats(_cloze(sentence, spans))
+
+
 def _counted_list(sentence: str) -> str | None:
     """The colon enumeration of a sentence whose intro counts its items, or None."""
     match = _COLON_LIST_RE.match(sentence)
@@ -846,7 +873,16 @@ def _nameable(item: str) -> bool:
         bool(item.strip())
         and _safe(item)
         and (item.split()[0].casefold() not in FUNCTION_WORDS | QUESTION_WORDS)
+        # «по интервалам: например, неделя 1, неделя 2 и так далее»: examples, not items.
+        and not _EXAMPLE_ITEM_RE.fullmatch(item.strip())
     )
+
+
+_EXAMPLE_ITEM_RE = re.compile(
+    r"(?:например|к примеру|так далее|т\.\s?д\.?|т\.\s?п\.?|прочее|другие|"
+    r"e\.g\.?|etc\.?|so on|and so on|for example|others?)",
+    re.IGNORECASE,
+)
 
 
 _NAME = rf"{LATIN_TOKEN}(?:\(\))?"
@@ -1046,6 +1082,12 @@ def _number_score(sentence: str, span: _Span) -> float:
     # sentence sets another against is not its point.
     if _INSTEAD_BEFORE_RE.search(_clause_before(sentence, span.start)):
         score -= 0.25
+    # «В команде из 5 человек их 10, а из 10 человек — уже 45»: a figure the sentence
+    # prints twice with different words after it plays two parts, and hiding both hides
+    # the question with the answer («до 0.25 — умеренный, больше 0.25 — значимый» is one).
+    repeats = re.findall(rf"(?<![\w.,]){re.escape(text)}(?![\w]|[.,]\d)(\s*\S?)", sentence)
+    if len(set(repeats)) > 1:
+        score -= 0.75
     # «DENSE_RANK() вернёт 1, 1, 2»: a run of bare numbers is an example's output, not
     # a figure a learner recalls.
     if _NUMBER_RUN_RE.search(sentence, max(0, span.start - 12), span.end + 12):
@@ -1302,7 +1344,11 @@ def best_card(
     enumeration = colon_list_cloze(sentence)
     if enumeration:
         return _Choice(3.0 + bonus, "cloze", enumeration, fact="list")
-    names = inline_names_cloze(sentence) or english_enumeration_cloze(sentence)
+    names = (
+        inline_names_cloze(sentence)
+        or english_enumeration_cloze(sentence)
+        or dashed_list_cloze(sentence)
+    )
     if names:
         return _Choice(2.75 + bonus, "cloze", names, fact="list")
     cyrillic = bool(CYRILLIC_RE.search(sentence))
@@ -1804,6 +1850,9 @@ class _Candidate:
     answers: tuple[str, ...]
 
 
+_ANSWER_MARKER_RE = re.compile(r"^(?:A|А|Ответ|Answer|Ans)\s*[:.)]\s+(?=\S)")
+
+
 def card_budget(text: str) -> int:
     """How many cards a post is worth: about one per CHARS_PER_CARD characters, at least 5
     (C9: a post states a handful of facts worth learning; the rest is its setting)."""
@@ -1861,6 +1910,8 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
             before = sentences[i - 1 : i] if i and _fits_a_field(sentences[i - 1]) else []
             after = [s for s in sentences[i + 1 : i + 2] if _fits_a_field(s)]
             context = " ".join([*before, sentence, *after])
+            # «A: CUPED — это…», «Ответ: 429 …»: a Q&A post's marker is no part of the fact.
+            sentence = _ANSWER_MARKER_RE.sub("", sentence)
             # A long sentence is read in clauses, unless it enumerates: «(1) …, (2) …».
             whole = _words(sentence) <= MAX_WORDS or inline_list_cloze(sentence)
             pieces = [sentence] if whole else clauses(sentence)
