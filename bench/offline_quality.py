@@ -76,12 +76,21 @@ DEV2 = REPO / "tests" / "heldout" / "offline-dev2"
 DEV3 = REPO / "tests" / "heldout" / "offline-dev3"
 # Written blind by a helper on the same day, measured once at first sight (main at 804d705).
 DEV4 = REPO / "tests" / "heldout" / "offline-dev4"
-# The dev sets: each written blind, measured at first sight, then looked into.
+# Written blind by three helpers after dev4's rules, measured at first sight (main at
+# 804d705 and 2ee7517); dev5 and dev6 then tuned on, dev7 never read: its summary lines
+# are the second figure, beside the final set's, for posts nobody tuned on.
+DEV5 = REPO / "tests" / "heldout" / "offline-dev5"
+DEV6 = REPO / "tests" / "heldout" / "offline-dev6"
+BLIND2 = REPO / "tests" / "heldout" / "offline-dev7"
+# The dev sets: each written blind, measured at first sight, then looked into (but dev7).
 DEV_SETS = (
     (ENGLISH, "english (dev)", "english"),
     (DEV2, "dev2 (dev)", "dev2"),
     (DEV3, "dev3 (dev)", "dev3"),
     (DEV4, "dev4 (dev)", "dev4"),
+    (DEV5, "dev5 (dev)", "dev5"),
+    (DEV6, "dev6 (dev)", "dev6"),
+    (BLIND2, "dev7 (blind)", "dev7"),
 )
 # Sets that only measure recall: dev sets, whose cards nobody labels.
 RECALL_ONLY = {label_set for _, _, label_set in DEV_SETS}
