@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -136,9 +137,14 @@ def measure(
     stored = posts_path.parent / "first-sight.txt"
     if label_set in RECALL_ONLY and stored.exists():
         lines = stored.read_text(encoding="utf-8").splitlines()
+        # A file may hold a measurement per commit, each under its "== … (main at X" line.
+        where = stored.name
         for line in lines:
+            at = re.search(r"main at (\w+)", line) if line.startswith("== ") else None
+            if at:
+                where = f"main at {at.group(1)}"
             if line.startswith(("key-fact recall", "core recall", "exported cards per post")):
-                print(f"at first sight ({stored.name}): {line}")
+                print(f"at first sight ({where}): {line}")
     print()
     targets = [
         (f"{name}: core recall >= {recall_target:.2f}", (report.core_recall or 0) >= recall_target),
