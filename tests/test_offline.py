@@ -1923,3 +1923,31 @@ def test_latin_abbreviations_are_no_names(sentence: str) -> None:
 def test_an_enumeration_of_examples_is_no_list(sentence: str) -> None:
     card = best_card(sentence, set())
     assert card is None or card.fact != "list"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        ("Моржовый оператор `:=` появился в Python 3.8 (PEP 572).", "3.8"),
+        ("The walrus operator `:=` was added in Python 3.8 (PEP 572).", "3.8"),
+        ("Виртуальные потоки вышли в JDK 21 и планируются JVM, а не ОС.", "21"),
+        ("Virtual threads shipped in JDK 21 and are scheduled by the JVM, not the OS.", "21"),
+    ],
+)
+def test_the_version_a_thing_came_in_is_a_figure(sentence: str, answer: str) -> None:
+    assert _asked(sentence) == [answer]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        (
+            "The planner's cost model assumes `random_page_cost = 4.0` against "
+            "`seq_page_cost = 1.0`.",
+            "4.0",
+        ),
+        ("Планировщик считает `random_page_cost = 4.0` против `seq_page_cost = 1.0`.", "4.0"),
+    ],
+)
+def test_inline_code_in_prose_and_the_figure_set_against(sentence: str, answer: str) -> None:
+    assert _asked(sentence) == [answer]

@@ -99,7 +99,11 @@ def _is_code(line: str) -> bool:
     English sentence ("the default is p = 0.5 (see model.eval()).")."""
     if CYRILLIC_RE.search(line) or not _CODE_LINE_RE.search(line):
         return False
-    prose = sum(1 for word in line.split() if re.fullmatch(r"[A-Za-z]+[,.;:!?]?", word))
+    # "assumes `random_page_cost = 4.0` against …": Markdown's inline code is set in prose.
+    outside = re.sub(r"`[^`]+`", " ", line)
+    if outside != line and not _CODE_LINE_RE.search(outside):
+        return False
+    prose = sum(1 for word in line.split() if re.fullmatch(r"[A-Za-z]+(?:'[a-z]+)?[,.;:!?]?", word))
     return not (prose >= 6 and prose >= 0.5 * len(line.split()) and line.rstrip()[-1:] in ".!?:;")
 
 
@@ -132,12 +136,23 @@ def _number_spans(sentence: str) -> list[_Span]:
         # Latin run.
         last = before.rsplit(None, 1)[-1] if before.strip() else ""
         name = re.fullmatch(LATIN_TOKEN, last)
-        if bare and name and not last.islower() and masked[match.start() - 1] == " ":
+        # «Моржовый оператор появился в Python 3.8», "was added in JDK 21": the version a
+        # thing came in is a fact where the sentence says so first; not in an aside («(появилась
+        # в Redis 4.0)», «…, он появился в Python 3.9») or an opener ("Since Kafka 3.0, …").
+        since = _SINCE_VERSION_RE.search(before) and not re.search(r"[,;(]", before)
+        if bare and name and not last.islower() and masked[match.start() - 1] == " " and not since:
             continue
         spans.append(_Span(match.start(), match.end()))
     for match in NUMBER_WORD_RE.finditer(masked):
         spans.append(_Span(match.start(), match.end()))
     return _merged(sentence, spans, _thousands)
+
+
+_SINCE_VERSION_RE = re.compile(
+    r"(?<!\w)(?:(?:появил\w*|добавил\w*|добавлен\w*|ввели|введ[её]н\w*|вышел|вышл\w*)\s+во?"
+    r"|introduced in|added in|new in|arrived in|landed in|shipped in|released in)\s+\S+$",
+    re.IGNORECASE,
+)
 
 
 def _thousands(head: str, gap: str, tail: str) -> bool:
@@ -1111,8 +1126,10 @@ _HEDGES = r"about|around|roughly|approximately|примерно|около|по�
 _SET_AGAINST = r"instead of|rather than"
 _HEDGE_BEFORE_RE = re.compile(rf"(?<!\w)(?:{_HEDGES})\s+$", re.IGNORECASE)
 _INSTEAD_BEFORE_RE = re.compile(
-    rf"(?<!\w)(?:{_SET_AGAINST}|compared to|compared with|versus|vs\.?|вместо|против|"
-    rf"по сравнению с)\s+(?:(?:the|{_HEDGES})\s+)?$",
+    rf"(?<!\w)(?:{_SET_AGAINST}|compared to|compared with|versus|vs\.?|against|вместо|против|"
+    rf"по сравнению с)\s+(?:(?:the|{_HEDGES})\s+)?"
+    # "4.0 against `seq_page_cost = 1.0`": the setting set against, then its figure.
+    r"(?:[`'\"]?[\w.]+\s*=\s*)?$",
     re.IGNORECASE,
 )
 
