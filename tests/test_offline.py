@@ -1951,3 +1951,84 @@ def test_the_version_a_thing_came_in_is_a_figure(sentence: str, answer: str) -> 
 )
 def test_inline_code_in_prose_and_the_figure_set_against(sentence: str, answer: str) -> None:
     assert _asked(sentence) == [answer]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "items"),
+    [
+        (
+            "BERT предобучали сразу на двух задачах — Masked Language Modeling (MLM) и Next "
+            "Sentence Prediction (NSP).",
+            ["Masked Language Modeling (MLM)", "Next Sentence Prediction (NSP)"],
+        ),
+        (
+            "BERT was pre-trained on two tasks — Masked Language Modeling (MLM) and Next "
+            "Sentence Prediction (NSP).",
+            ["Masked Language Modeling (MLM)", "Next Sentence Prediction (NSP)"],
+        ),
+        # The names, not the clause after them about them all.
+        (
+            "ICE проще: Impact, Confidence, Ease, каждый по шкале от 1 до 10.",
+            ["Impact", "Confidence", "Ease"],
+        ),
+        (
+            "ICE is simpler: Impact, Confidence, Ease, each scored from 1 to 10.",
+            ["Impact", "Confidence", "Ease"],
+        ),
+        # A teaser's list of three or more names is a fact.
+        (
+            "Остальная семья движков: SummingMergeTree, AggregatingMergeTree, "
+            "CollapsingMergeTree — о них в следующих постах.",
+            ["SummingMergeTree", "AggregatingMergeTree", "CollapsingMergeTree"],
+        ),
+        (
+            "The rest of the family: SummingMergeTree, AggregatingMergeTree, "
+            "CollapsingMergeTree — more on them next week.",
+            ["SummingMergeTree", "AggregatingMergeTree", "CollapsingMergeTree"],
+        ),
+        # Markdown's backticks stay outside the deletions.
+        (
+            "Параметр `tool_choice` принимает три значения: `auto`, `none` и `required`.",
+            ["auto", "none", "required"],
+        ),
+        (
+            "The `tool_choice` parameter takes three string values: `auto`, `none` and `required`.",
+            ["auto", "none", "required"],
+        ),
+        # A run of figures ends where its conjunction does.
+        (
+            "Reminder: the LTS releases are 8, 11, 17 and 21, plus 25 since 2025.",
+            ["8", "11", "17", "21"],
+        ),
+        ("LTS-релизы Java — 8, 11, 17 и 21, а с 2025 года ещё и 25.", ["8", "11", "17", "21"]),
+    ],
+)
+def test_lists_after_a_dash_a_teaser_or_before_a_clause(sentence: str, items: list[str]) -> None:
+    assert _asked(sentence) == items
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Он перечисляет варианты: Kafka, Flink и Spark.",
+        "He lists the options: Kafka, Flink and Spark.",
+    ],
+)
+def test_a_pronouns_uncounted_list_gives_no_card(sentence: str) -> None:
+    assert not_a_fact(sentence) == "pronoun subject"
+    assert best_card(sentence, set()) is None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "В событии есть поле op: c — вставка, u — обновление, d — удаление, r — чтение при "
+        "начальном снапшоте.",
+        "Each event has an op field: c — insert, u — update, d — delete, r — read during the "
+        "initial snapshot.",
+    ],
+)
+def test_items_explained_by_dashes_keep_their_last_explanation(sentence: str) -> None:
+    card = best_card(sentence, set())
+    answers = _answers(card.question) if card else []
+    assert not any(answer in {"r", "c — вставка", "c — insert"} for answer in answers)

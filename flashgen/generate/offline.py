@@ -369,8 +369,15 @@ def _term_key(term: str) -> str:
 
 
 def _cloze(text: str, spans: list[_Span], *, together: bool = False) -> str:
-    """`text` with each span a deletion, c1, c2… in order; all c1 when asked `together`."""
+    """`text` with each span a deletion, c1, c2… in order; all c1 when asked `together`.
+    Backticks around a span are Markdown's, and stay outside its deletion."""
     out, pos = [], 0
+    spans = [
+        _Span(s.start + 1, s.end - 1)
+        if s.end - s.start > 2 and text[s.start] == text[s.end - 1] == "`"
+        else s
+        for s in spans
+    ]
     for number, span in enumerate(sorted(spans, key=lambda s: s.start), start=1):
         out.append(text[pos : span.start])
         out.append(f"{{{{c{1 if together else number}::{text[span.start : span.end]}}}}}")
@@ -565,7 +572,8 @@ _NOT_A_FACT_RE = re.compile(
 _PRONOUN_SUBJECT_RE = re.compile(
     r"^(?:(?:и|а|но|однако|зато|and|but|so|yet)\s+)?(?:у\s+)?"
     r"(?:это|он|она|оно|они|него|неё|нее|них|их|его|там|тут|здесь|"
-    r"(?-i:[Ii]ts?|[Tt]his|[Tt]hat|[Tt]hey|[Tt]heir|[Tt]hese|[Tt]hose))(?![\w-])"
+    r"(?-i:[Ii]ts?|[Tt]his|[Tt]hat|[Tt]hey|[Tt]heir|[Tt]hese|[Tt]hose|[Hh]e|[Ss]he|[Hh]is|[Hh]er))"
+    r"(?![\w-])"
     # «Там, где нужна классификация, …» and «Это — …» name their subject after all, and
     # "That is why Mixtral has…" says why, its subject to come.
     r"(?!,?\s+(?:где|когда|—|-|–)|\s+is\s+(?:a|an|the|why)\b|'s\s+why\b)",
@@ -743,6 +751,31 @@ def ordered_list_cloze(intro: str | None, items: list[str]) -> str | None:
 _COLON_LIST_RE = re.compile(r"^(?P<intro>[^:]{3,}):\s+(?P<items>[^:]+?)[.;]?$")
 
 
+_DASH_LIST_RE = re.compile(r"^(?P<intro>[^:—–]{3,}?)\s[—–]\s(?P<items>[^:—–]+?)[.;]?$")
+# What a list's names may be followed by: «…, CollapsingMergeTree — о них в следующих
+# постах», «Impact, Confidence, Ease, каждый по шкале от 1 до 10».
+_LIST_TAILS = (
+    re.compile(r"\s[—–]\s(?P<tail>[^,—–]+)$"),
+    re.compile(r",\s+(?P<tail>[^,]+)$"),
+)
+
+
+def _without_tail(items: str) -> str:
+    """The names of an enumeration without a clause of four or more words after its last
+    comma or dash, which says something of them all; the names alone when they are three
+    or more (a two-item list with a clause is as often one item explained)."""
+    for pattern in _LIST_TAILS:
+        tail = pattern.search(items)
+        if tail and _words(tail.group("tail")) >= 4:
+            head = items[: tail.start()]
+            parts = _outside_glosses(LIST_JOIN_RE, head)
+            # «c — вставка, u — обновление, …, r — чтение при снапшоте»: items explained
+            # after dashes end in one more explanation, not in a clause about them all.
+            if len(parts) >= 3 and not any(re.search(r"\s[—–]\s", part) for part in parts):
+                return head
+    return items
+
+
 def _outside_glosses(pattern: re.Pattern[str], text: str) -> list[str]:
     """`text` split where `pattern` matches outside parentheses."""
     glosses = [m.span() for m in _GLOSS_RE.finditer(text)]
@@ -803,11 +836,16 @@ def colon_list_cloze(sentence: str) -> str | None:
     """«Три главных формата: Iceberg, Delta Lake и Hudi.» as one cloze, a deletion per
     item; None unless the part after the colon is 2 to 10 short names."""
     match = _COLON_LIST_RE.match(sentence)
+    if not match:
+        # «BERT предобучали на двух задачах — MLM и NSP»: a dash after a counting intro.
+        match = _DASH_LIST_RE.match(sentence)
+        if match and _item_count(match.group("intro")) is None:
+            match = None
     if not match or not _statement(sentence):
         return None
     # «CHYT (ClickHouse over YT), SPYT (Spark over YT)»: a gloss goes with its item, and
     # does not count against its length; a comma inside one does not split the list.
-    items = _outside_glosses(LIST_JOIN_RE, match.group("items"))
+    items = _outside_glosses(LIST_JOIN_RE, _without_tail(match.group("items")))
     # "the parser, the rewriter": an article is no part of a name.
     items = [re.sub(r"^(?:the|a|an)\s+", "", item) for item in items]
     # A list is announced by a count («три части:») or is one of names (YQL, CHYT):
@@ -1258,10 +1296,12 @@ def _figure_run(sentence: str, numbers: list[_Span]) -> list[_Span] | None:
         if len(run) >= 3:
             break
         run = [nxt]
+    # "8, 11, 17 and 21, plus 25 since 2025": the list ends where its conjunction does.
+    while len(run) >= 3 and not re.search(
+        r"\s(?:и|или|and|or)\s", sentence[run[-2].end : run[-1].start]
+    ):
+        run.pop()
     if len(run) < 3:
-        return None
-    last_gap = sentence[run[-2].end : run[-1].start]
-    if not re.search(r"\s(?:и|или|and|or)\s", last_gap):
         return None
     texts = [sentence[n.start : n.end] for n in run]
     return run if len(set(texts)) == len(texts) else None
@@ -1346,9 +1386,14 @@ def best_card(
     if reasons and _ANNOUNCING_REASONS.issuperset(reasons):
         # «Сегодня разберём три алгоритма: BPE, WordPiece и Unigram», «Он состоит из трёх
         # типов таблиц: хабы, линки и сателлиты»: what a teaser or a pronoun announces is
-        # counted out after its colon, and the count is the post's fact.
-        counted = _counted_list(sentence)
-        return _Choice(3.0, "cloze", counted, fact="list") if counted else None
+        # counted out after its colon, and the count is the post's fact; a teaser's list
+        # of three or more is one too («Остальные движки: A, B, C — о них в следующих
+        # постах»), where a pronoun's («Он перечисляет варианты: …») may be anyone's.
+        listed = _counted_list(sentence)
+        if not listed and reasons == ["anecdote"]:
+            listed = colon_list_cloze(sentence)
+            listed = listed if listed and len(cloze_deletions(listed)) >= 3 else None
+        return _Choice(3.0, "cloze", listed, fact="list") if listed else None
     if reasons:
         return None
     numbered = inline_list_cloze(sentence)
