@@ -2032,3 +2032,67 @@ def test_items_explained_by_dashes_keep_their_last_explanation(sentence: str) ->
     card = best_card(sentence, set())
     answers = _answers(card.question) if card else []
     assert not any(answer in {"r", "c — вставка", "c — insert"} for answer in answers)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        (
+            "Эффект «Lost in the Middle» (Liu et al., 2023): модели хуже используют середину "
+            "длинного контекста.",
+            "Lost in the Middle",
+        ),
+        (
+            'The "Lost in the Middle" effect (Liu et al., 2023): models recall facts placed '
+            "mid-context worst.",
+            "Lost in the Middle",
+        ),
+    ],
+)
+def test_a_citations_year_is_no_figure(sentence: str, answer: str) -> None:
+    assert _asked(sentence) == [answer]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        (
+            "Если передать tools, `auto` стоит по умолчанию и даёт модели решать, звать ли "
+            "инструмент.",
+            "auto",
+        ),
+        (
+            "When tools are passed, `auto` is the default and lets the model decide whether to "
+            "call a tool.",
+            "auto",
+        ),
+    ],
+)
+def test_the_value_a_sentence_calls_the_default_is_asked(sentence: str, answer: str) -> None:
+    assert _asked(sentence) == [answer]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answers"),
+    [
+        (
+            "Serializable в PostgreSQL построен на SSI (Serializable Snapshot Isolation) и "
+            "откатывает транзакцию с ошибкой 40001.",
+            [["40001"], ["SSI (Serializable Snapshot Isolation)"]],
+        ),
+        (
+            "Serializable in PostgreSQL is built on SSI (Serializable Snapshot Isolation) and "
+            "aborts a transaction with error 40001.",
+            [["40001"], ["SSI (Serializable Snapshot Isolation)"]],
+        ),
+    ],
+)
+def test_an_abbreviation_spelled_out_is_a_card_beside_the_figure(
+    sentence: str, answers: list[list[str]]
+) -> None:
+    assert [_answers(card.question) for card in sentence_cards(sentence, set())] == answers
+
+
+def test_a_russian_qa_answer_marker_is_dropped_too() -> None:
+    text = "В: Что такое CUPED?\nО: CUPED — это метод снижения дисперсии метрики в A/B-тесте."
+    assert [card.question for card in generate_offline(_post(text))] == ["Что такое CUPED?"]

@@ -116,7 +116,15 @@ def _masked(sentence: str) -> str:
     found inside them."""
     masked = URL_RE.sub(lambda m: " " * len(m.group(0)), sentence)
     masked = KEYCAP_RE.sub(lambda m: " " * len(m.group(0)), masked)
+    # "(Yao et al., 2022)", «(Liu et al., 2023)»: a citation names its paper, no fact.
+    masked = _CITATION_RE.sub(lambda m: " " * len(m.group(0)), masked)
     return re.sub(r"[@#]\w+", lambda m: " " * len(m.group(0)), masked)
+
+
+_CITATION_RE = re.compile(
+    r"\((?:[A-ZА-ЯЁ][\w'’-]+(?:\s+(?:et al\.?|и др\.?|and\s+[A-ZА-ЯЁ][\w'’-]+|и\s+[А-ЯЁ][\w-]+))?"
+    r",?\s+)(?:19|20)\d\d[a-z]?\)"
+)
 
 
 def _number_spans(sentence: str) -> list[_Span]:
@@ -234,6 +242,10 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
                 # A name has a letter: «Kafka 3.0» names Kafka, and 3.0 is its version.
                 if word is not None and (
                     (_NAMED_WORD_RE.search(word.group(0)) and re.search(r"[A-Za-z]", word.group(0)))
+                    # "`auto` is the default": Markdown's inline code is a name.
+                    or _in_backticks(
+                        masked, match.start() + word.start(), match.start() + word.end()
+                    )
                     # "uses Protocol Buffers", "in Hugging Face": a capitalised word inside
                     # a sentence is a name, where no colon or quote made it an opener.
                     or _capitalised_name(sentence, match.start() + word.start(), word.group(0))
@@ -243,13 +255,17 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
                 # One capitalised word alone is as often emphasis ("choose Availability or
                 # Consistency") as a name; two in a row name a thing ("Protocol Buffers").
                 plain_caps = not any(_NAMED_WORD_RE.search(w.group(0)) for w in run)
-                described = run and _APPOSITIVE_RE.match(sentence, match.start() + run[-1].end())
+                # A name an appositive describes ("Argon2id, the winner of…, is…") or the
+                # sentence calls the default ("`auto` is the default") is asked even alone
+                # or as the sentence's opening word, its subject, which is otherwise the cue.
+                after_run = match.start() + run[-1].end() if run else 0
+                described = run and (
+                    _APPOSITIVE_RE.match(sentence, after_run)
+                    or _IS_DEFAULT_RE.match(sentence, after_run)
+                )
                 if plain_caps and len(run) < 2 and not described:
                     run = []
-                # The opening name is the subject, asked only where an appositive goes
-                # on to describe it ("Argon2id, the winner of…, is…").
                 opens = run and match.start() + run[0].start() == 0
-                described = run and _APPOSITIVE_RE.match(sentence, match.start() + run[-1].end())
                 if run and (not opens or described):
                     start = match.start() + run[0].start()
                     end = match.start() + run[-1].end()
@@ -304,6 +320,10 @@ _CAPITALISED_WORDS = frozenset(
     "i english monday tuesday wednesday thursday friday saturday sunday january february "
     "march april may june july august september october november december".split()
 )
+
+
+def _in_backticks(text: str, start: int, end: int) -> bool:
+    return text[start - 1 : start] == "`" and text[end : end + 1] == "`"
 
 
 def _capitalised_name(sentence: str, start: int, word: str) -> bool:
@@ -1152,6 +1172,11 @@ def _number_score(sentence: str, span: _Span) -> float:
     return score
 
 
+_IS_DEFAULT_RE = re.compile(
+    r"`?\s+(?:is|was|stays|remains)\s+(?:the\s+)?default\b"
+    r"|`?\s+(?:[—–]\s+)?(?:стоит\s+|идёт\s+|используется\s+)?по умолчанию\b",
+    re.IGNORECASE,
+)
 _APPOSITIVE_RE = re.compile(r",\s+(?:the|an?)\s+\w")
 _COUNTED_AFTER_RE = re.compile(
     r"\s+(?:\S+\s+)?(?:parameters|params|weights|tokens|параметр\w*|весов|токен\w*)\b"
@@ -1350,6 +1375,16 @@ def sentence_cards(
     # «429 Too Many Requests, вместе с заголовком Retry-After», "the num_tokens setting,
     # which defaults to 16": a name the sentence cues as one is a fact beside its figure.
     expanded = _expanded_subject(sentence)
+    if expanded is None:
+        # «построен на SSI (Serializable Snapshot Isolation) и … с ошибкой 40001»: an
+        # abbreviation spelled out anywhere in the sentence is a name it teaches.
+        pairs = [
+            pair
+            for pair in _spelled_out(sentence)
+            if sentence[pair[0].start : pair[0].end] not in (skip or set())
+        ]
+        if pairs:
+            expanded = _with_its_spelling(pairs[0][0], pairs)
     named = term_card(sentence, common, allowed_common, skip)
     if expanded is not None:
         # «AWQ (Activation-aware Weight Quantization) исходит из того, что около 1% весов…»:
@@ -1571,6 +1606,9 @@ def _term_score(sentence: str, term: _Span) -> float:
     # «появился в Python 3.9»: a product with its version says when, not what.
     if re.search(r"\s\d+(?:\.\d+)+$", text := sentence[term.start : term.end]):
         score -= 0.75
+    # "`auto` is the default and lets…", «`auto` стоит по умолчанию»: the default is named.
+    if _IS_DEFAULT_RE.match(sentence, term.end):
+        score += 1.0
     # "Argon2id, the winner of the Password Hashing Competition, is…": a name an
     # appositive goes on to describe is what the sentence is about.
     if not CYRILLIC_RE.search(sentence) and _APPOSITIVE_RE.match(sentence, term.end):
@@ -1912,7 +1950,7 @@ class _Candidate:
     answers: tuple[str, ...]
 
 
-_ANSWER_MARKER_RE = re.compile(r"^(?:A|А|Ответ|Answer|Ans)\s*[:.)]\s+(?=\S)")
+_ANSWER_MARKER_RE = re.compile(r"^(?:A|А|О|Ответ|Answer|Ans)\s*[:.)]\s+(?=\S)")
 
 
 def card_budget(text: str) -> int:
@@ -1994,7 +2032,10 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
         if names_channel(normalize(text), channel):
             continue
         allowed = {key for key in common if first_seen[key] == index}
-        skip = list_answers | ({subject} if subject else set())
+        # «Event time — время, когда событие произошло»: where the sentence defines the
+        # post's subject, the subject is what it asks.
+        defines = subject and re.match(rf"{re.escape(subject)}\s+[—–]\s", text)
+        skip = list_answers | ({subject} if subject and not defines else set())
         for k, choice in enumerate(sentence_cards(text, common, allowed, skip=skip)):
             answers = (
                 (choice.answer,)
