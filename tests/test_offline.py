@@ -2096,3 +2096,34 @@ def test_an_abbreviation_spelled_out_is_a_card_beside_the_figure(
 def test_a_russian_qa_answer_marker_is_dropped_too() -> None:
     text = "В: Что такое CUPED?\nО: CUPED — это метод снижения дисперсии метрики в A/B-тесте."
     assert [card.question for card in generate_offline(_post(text))] == ["Что такое CUPED?"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        ("Спецификации: RFC 9000 для QUIC, RFC 9114 для HTTP/3.", "9114"),
+        ("Specs: RFC 9000 for QUIC, RFC 9114 for HTTP/3.", "9114"),
+    ],
+)
+def test_a_documents_number_is_a_figure_not_a_version(sentence: str, answer: str) -> None:
+    assert _asked(sentence) == [answer]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answers"),
+    [
+        (
+            "У RecursiveCharacterTextSplitter по умолчанию chunk_size = 4000 и "
+            "chunk_overlap = 200 символов.",
+            ["4000", "200"],
+        ),
+        (
+            "RecursiveCharacterTextSplitter defaults to chunk_size = 4000 and "
+            "chunk_overlap = 200 characters.",
+            ["4000", "200"],
+        ),
+    ],
+)
+def test_settings_listed_with_their_values_are_one_list(sentence: str, answers: list[str]) -> None:
+    card = best_card(sentence, set())
+    assert card is not None and card.fact == "list" and _answers(card.question) == answers

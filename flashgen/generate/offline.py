@@ -104,7 +104,7 @@ def _is_code(line: str) -> bool:
     if outside != line and not _CODE_LINE_RE.search(outside):
         return False
     prose = sum(1 for word in line.split() if re.fullmatch(r"[A-Za-z]+(?:'[a-z]+)?[,.;:!?]?", word))
-    return not (prose >= 6 and prose >= 0.5 * len(line.split()) and line.rstrip()[-1:] in ".!?:;")
+    return not (prose >= 5 and prose >= 0.4 * len(line.split()) and line.rstrip()[-1:] in ".!?:;")
 
 
 def _words(text: str) -> int:
@@ -148,7 +148,15 @@ def _number_spans(sentence: str) -> list[_Span]:
         # thing came in is a fact where the sentence says so first; not in an aside («(появилась
         # в Redis 4.0)», «…, он появился в Python 3.9») or an opener ("Since Kafka 3.0, …").
         since = _SINCE_VERSION_RE.search(before) and not re.search(r"[,;(]", before)
-        if bare and name and not last.islower() and masked[match.start() - 1] == " " and not since:
+        # «RFC 9114», "PEP 572": a document's number is what names it, a figure to recall.
+        document = last.upper() in _NUMBERED_DOCUMENTS
+        if (
+            bare
+            and name
+            and not last.islower()
+            and masked[match.start() - 1] == " "
+            and not (since or document)
+        ):
             continue
         spans.append(_Span(match.start(), match.end()))
     for match in NUMBER_WORD_RE.finditer(masked):
@@ -156,6 +164,7 @@ def _number_spans(sentence: str) -> list[_Span]:
     return _merged(sentence, spans, _thousands)
 
 
+_NUMBERED_DOCUMENTS = frozenset({"RFC", "PEP", "JEP", "KIP", "ISO", "FLIP", "SPIP", "BIP", "EIP"})
 _SINCE_VERSION_RE = re.compile(
     r"(?<!\w)(?:(?:появил\w*|добавил\w*|добавлен\w*|ввели|введ[её]н\w*|вышел|вышл\w*)\s+во?"
     r"|introduced in|added in|new in|arrived in|landed in|shipped in|released in)\s+\S+$",
@@ -1310,6 +1319,9 @@ def _figure_run(sentence: str, numbers: list[_Span]) -> list[_Span] | None:
     """Three or more figures a sentence lists, each with what it measures, the last after
     a conjunction ("19 MiB of memory, 2 iterations and 1 degree of parallelism", «r = 8,
     alpha = 16 и dropout 0.05»); None when they are not one such list."""
+    settings = _settings_run(sentence, numbers)
+    if settings:
+        return settings
     if len(numbers) < 3:
         return None
     run = [numbers[0]]
@@ -1330,6 +1342,28 @@ def _figure_run(sentence: str, numbers: list[_Span]) -> list[_Span] | None:
         return None
     texts = [sentence[n.start : n.end] for n in run]
     return run if len(set(texts)) == len(texts) else None
+
+
+_SETTING_RE = re.compile(r"[`'\"]?[A-Za-z_][\w.]*[`'\"]?\s*=\s*$")
+_SETTING_GAP_RE = re.compile(
+    r"[`'\"]?\s*(?:,\s+|,?\s+(?:и|или|and|or)\s+)[`'\"]?[A-Za-z_][\w.]*[`'\"]?\s*=\s*"
+)
+
+
+def _settings_run(sentence: str, numbers: list[_Span]) -> list[_Span] | None:
+    """Two or more settings listed with their values, «chunk_size = 4000 и chunk_overlap =
+    200», "r=8, alpha=16 and dropout=0.05": one deletion each; None otherwise."""
+    for i, first in enumerate(numbers[:-1]):
+        if not _SETTING_RE.search(sentence, 0, first.start):
+            continue
+        run = [first]
+        for nxt in numbers[i + 1 :]:
+            if not _SETTING_GAP_RE.fullmatch(sentence, run[-1].end, nxt.start):
+                break
+            run.append(nxt)
+        if len(run) >= 2:
+            return run
+    return None
 
 
 def _asked_numbers(sentence: str) -> list[_Span]:
