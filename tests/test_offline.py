@@ -2127,3 +2127,56 @@ def test_a_documents_number_is_a_figure_not_a_version(sentence: str, answer: str
 def test_settings_listed_with_their_values_are_one_list(sentence: str, answers: list[str]) -> None:
     card = best_card(sentence, set())
     assert card is not None and card.fact == "list" and _answers(card.question) == answers
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Собрал дайджест по retrieval за неделю: пять коротких заметок из чатов.",
+        "Here is this week's retrieval digest: five short notes from chats and papers.",
+        "Десять лет пишу на Python, а про половину этого списка узнал в прошлом году.",
+    ],
+)
+def test_the_authors_digest_and_verbs_give_no_card(sentence: str) -> None:
+    assert not_a_fact(sentence) is not None
+    assert best_card(sentence, set()) is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["FROM golang:1.22 AS build", "SELECT user_id, count(*) FROM events GROUP BY 1"],
+)
+def test_dockerfile_and_sql_lines_are_code(line: str) -> None:
+    cards = generate_offline(_post(f"Сборка образа идёт в 3 стадии.\n{line}"))
+    assert cards and all("FROM" not in card.question for card in cards)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        'Пишите exec form: `CMD ["python", "app.py"]`, тогда сигналы дойдут до процесса.',
+        'Use the exec form: `CMD ["python", "app.py"]`, so signals reach the process.',
+    ],
+)
+def test_a_comma_inside_inline_code_splits_no_list(sentence: str) -> None:
+    card = best_card(sentence, set())
+    assert card is None or card.fact != "list"
+
+
+@pytest.mark.parametrize(
+    ("text", "answers"),
+    [
+        (
+            "Три столпа observability: logs, metrics и traces. Сегодня про метрики.",
+            [["logs", "metrics", "traces"]],
+        ),
+        (
+            "The three pillars of observability: logs, metrics and traces. Today: metrics.",
+            [["logs", "metrics", "traces"]],
+        ),
+    ],
+)
+def test_a_short_aside_after_a_statement_is_not_glued_to_it(
+    text: str, answers: list[list[str]]
+) -> None:
+    assert [card.answers for card in generate_offline(_post(text))] == answers

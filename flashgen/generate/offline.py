@@ -80,6 +80,9 @@ NOISE_SENTENCE_RE = re.compile(
 # Code: brackets and assignments, keywords, or a line that is one string literal.
 _CODE_LINE_RE = re.compile(
     r"[=(){}\[\];]|^\s*(?:def|class|return|import|from)\b|^\s*[\"'].*[\"'],?\s*$"
+    # "FROM golang:1.22 AS build", "SELECT id FROM t": a Dockerfile's or SQL's keyword.
+    r"|^\s*(?:FROM|RUN|COPY|CMD|ENTRYPOINT|WORKDIR|ENV|EXPOSE|ARG|SELECT|INSERT|UPDATE|"
+    r"DELETE|CREATE|ALTER|DROP|WITH)\s+\S"
 )
 _STOP_LATIN = frozenset(
     {"a", "an", "the", "and", "or", "of", "in", "on", "to", "is", "are", "it", "ps", "et", "al"}
@@ -558,6 +561,8 @@ _NOT_A_FACT = {
     "first person": r"(?<![\w-])(?:я|мне|меня|мной|мой|моя|моё|мое|мои|моих|моим|"
     # «Помню, что…», «Думаю…», «Расскажу…»: the author speaking, no pronoun needed.
     r"помню|думаю|считаю|знаю|хочу|люблю|расскажу|покажу|напишу|сделаю|рекомендую|советую|"
+    # «Десять лет пишу на Python», «Собрал дайджест»: the author's verbs without «я».
+    r"пишу|работаю|использую|делаю|читаю|веду|собрал|собрала|узнал|узнала|понял|поняла|"
     r"me|my|mine|i'm|i've|i'd|i'll)(?![\w-])|"
     # "I" as a pronoun, with its verb: not "Type I error", "I/O", "i.e.".
     r"(?<![\w-])i\s+(?:am|was|have|had|think|use|used|prefer|built|set|usually|like|wrote|"
@@ -575,7 +580,8 @@ _NOT_A_FACT = {
     r"last week|next week|on monday)\b|следующ\w+ пост|next post|"
     # «Сегодня я…» tells a story; "the recommended flow today is…" says "nowadays".
     r"^(?:[^\s!?.]+\s+){0,2}(?:сегодня|today)\b|"
-    r"в (?:новой|этой) статье|в этом посте|мы (?:погрузимся|разберём|разберем|рассмотрим|"
+    r"в (?:новой|этой) статье|в этом посте|дайджест\w*|\bdigest\b|roundup|"
+    r"мы (?:погрузимся|разберём|разберем|рассмотрим|"
     r"поговорим|расскажем|покажем)|in this (?:post|article),? we|we(?: will|'ll) (?:look|cover)|"
     r"^(?:и вот|ну и|ну вот|кстати|короче|в общем)\b",
     # Hypotheticals and scenarios addressed to the reader («Вот вы…», "Imagine you…").
@@ -806,8 +812,10 @@ def _without_tail(items: str) -> str:
 
 
 def _outside_glosses(pattern: re.Pattern[str], text: str) -> list[str]:
-    """`text` split where `pattern` matches outside parentheses."""
+    """`text` split where `pattern` matches outside parentheses and Markdown's inline code
+    («exec form: `CMD ["python", "app.py"]`» is one item)."""
     glosses = [m.span() for m in _GLOSS_RE.finditer(text)]
+    glosses += [m.span() for m in re.finditer(r"`[^`]+`", text)]
     parts, start = [], 0
     for cut in pattern.finditer(text):
         if not any(a <= cut.start() < b for a, b in glosses):
@@ -1968,8 +1976,15 @@ def _sentences(text: str) -> list[str]:
     («Имплементировал фичу? Прикрепи PR.» reads as one)."""
     parts: list[str] = []
     for sentence in split_sentences(text):
-        # A list's intro («Встроенных материализаций пять:») stays a sentence of its own.
-        if parts and _words(sentence) < MIN_WORDS and not sentence.endswith(":"):
+        # A list's intro («Встроенных материализаций пять:») stays a sentence of its own,
+        # and so does a statement after one: «…, traces. Сегодня про метрики.» is a list
+        # and an aside, where «…фичу? Прикрепи PR.» is a question and its answer.
+        if (
+            parts
+            and _words(sentence) < MIN_WORDS
+            and not sentence.endswith(":")
+            and (parts[-1].endswith(("?", "!")) or sentence.endswith("?"))
+        ):
             parts[-1] = f"{parts[-1]} {sentence}"
         else:
             parts.append(sentence)
