@@ -1995,11 +1995,12 @@ def test_inline_code_in_prose_and_the_figure_set_against(sentence: str, answer: 
             "The `tool_choice` parameter takes three string values: `auto`, `none` and `required`.",
             ["auto", "none", "required"],
         ),
-        # A run of figures ends where its conjunction does.
+        # A run of figures ends where its conjunction does; «plus» is one.
         (
             "Reminder: the LTS releases are 8, 11, 17 and 21, plus 25 since 2025.",
-            ["8", "11", "17", "21"],
+            ["8", "11", "17", "21", "25"],
         ),
+        ("Reminder: the LTS releases are 8, 11 and 17, then 21 in 2023.", ["8", "11", "17"]),
         ("LTS-релизы Java — 8, 11, 17 и 21, а с 2025 года ещё и 25.", ["8", "11", "17", "21"]),
     ],
 )

@@ -1341,9 +1341,10 @@ def _figure_run(sentence: str, numbers: list[_Span]) -> list[_Span] | None:
         if len(run) >= 3:
             break
         run = [nxt]
-    # "8, 11, 17 and 21, plus 25 since 2025": the list ends where its conjunction does.
+    # "8, 11 and 17, then 21 in 2023": the list ends where its conjunction does («plus»
+    # and «а также» join as «and» does: "8, 11, 17 and 21, plus 25").
     while len(run) >= 3 and not re.search(
-        r"\s(?:и|или|and|or)\s", sentence[run[-2].end : run[-1].start]
+        r"\s(?:и|или|and|or|plus|плюс|а также)\s", sentence[run[-2].end : run[-1].start]
     ):
         run.pop()
     if len(run) < 3:
