@@ -2181,3 +2181,42 @@ def test_a_short_aside_after_a_statement_is_not_glued_to_it(
     text: str, answers: list[list[str]]
 ) -> None:
     assert [card.answers for card in generate_offline(_post(text))] == answers
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Thought: I need the current EUR/USD rate from the 2 sources.",
+        "Из личного: в прошлом году мы перевели биллинг на Serializable и забыли про retry.",
+        "Personal note: last year we moved billing to Serializable and forgot the 1 retry.",
+    ],
+)
+def test_an_example_trace_or_a_personal_note_gives_no_card(sentence: str) -> None:
+    assert not_a_fact(sentence) is not None
+
+
+def test_a_sql_line_with_a_comment_in_any_language_is_code() -> None:
+    text = "Сравнение с NULL даёт NULL в 3 случаях из 3.\nSELECT NULL = NULL;   -- NULL, а не TRUE"
+    cards = generate_offline(_post(text))
+    assert all("SELECT" not in card.question for card in cards)
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        (
+            "**3) В контекст сборки улетает всё подряд.** Файл `.dockerignore` исключает "
+            "`node_modules` и ещё 2 каталога из контекста.",
+            "2",
+        ),
+        (
+            "**3) Everything goes into the build context.** The `.dockerignore` file keeps "
+            "`node_modules` and 2 more folders out of it.",
+            "2",
+        ),
+    ],
+)
+def test_a_bold_heading_ends_at_its_closing_asterisks(text: str, answer: str) -> None:
+    cards = generate_offline(_post(text))
+    assert [card.answers for card in cards] == [[answer]]
+    assert "**" not in cards[0].question

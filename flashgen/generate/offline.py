@@ -78,11 +78,14 @@ NOISE_SENTENCE_RE = re.compile(
     re.IGNORECASE,
 )
 # Code: brackets and assignments, keywords, or a line that is one string literal.
-_CODE_LINE_RE = re.compile(
-    r"[=(){}\[\];]|^\s*(?:def|class|return|import|from)\b|^\s*[\"'].*[\"'],?\s*$"
-    # "FROM golang:1.22 AS build", "SELECT id FROM t": a Dockerfile's or SQL's keyword.
-    r"|^\s*(?:FROM|RUN|COPY|CMD|ENTRYPOINT|WORKDIR|ENV|EXPOSE|ARG|SELECT|INSERT|UPDATE|"
+# "FROM golang:1.22 AS build", "SELECT id FROM t": a Dockerfile's or SQL's keyword.
+_CODE_KEYWORD_RE = re.compile(
+    r"^\s*(?:FROM|RUN|COPY|CMD|ENTRYPOINT|WORKDIR|ENV|EXPOSE|ARG|SELECT|INSERT|UPDATE|"
     r"DELETE|CREATE|ALTER|DROP|WITH)\s+\S"
+)
+_CODE_LINE_RE = re.compile(
+    r"[=(){}\[\];]|^\s*(?:def|class|return|import|from)\b|^\s*[\"'].*[\"'],?\s*$|"
+    + _CODE_KEYWORD_RE.pattern
 )
 _STOP_LATIN = frozenset(
     {"a", "an", "the", "and", "or", "of", "in", "on", "to", "is", "are", "it", "ps", "et", "al"}
@@ -100,6 +103,8 @@ class _Span:
 def _is_code(line: str) -> bool:
     """Whether a line is code: code's characters and no Russian, unless it reads as an
     English sentence ("the default is p = 0.5 (see model.eval()).")."""
+    # «SELECT NULL = NULL;   -- NULL, а не TRUE»: a comment may be in any language.
+    line = re.sub(r"\s(?:--|#|//)\s.*$", "", line) if _CODE_KEYWORD_RE.match(line) else line
     if CYRILLIC_RE.search(line) or not _CODE_LINE_RE.search(line):
         return False
     # "assumes `random_page_cost = 4.0` against …": Markdown's inline code is set in prose.
@@ -566,7 +571,8 @@ _NOT_A_FACT = {
     r"me|my|mine|i'm|i've|i'd|i'll)(?![\w-])|"
     # "I" as a pronoun, with its verb: not "Type I error", "I/O", "i.e.".
     r"(?<![\w-])i\s+(?:am|was|have|had|think|use|used|prefer|built|set|usually|like|wrote|"
-    r"found|do|did|will|would|can|could|tried|ran|spent|saw|learned)\b",
+    r"found|do|did|will|would|can|could|tried|ran|spent|saw|learned|need|want|know|see|"
+    r"guess|believe|feel|love|hate|got|get|wonder)\b",
     # Talks, webinars, their dates and times («14 декабря в 19:00», "on Thursday at 6pm").
     # Not «докладчик сказал…»: a talk retold can state a fact; its invitation does not.
     "announcement": r"\b\d{1,2}:\d{2}\b|вебинар|митап|\bэфир\w*\b|регистрируйтесь|"
@@ -580,7 +586,8 @@ _NOT_A_FACT = {
     r"last week|next week|on monday)\b|следующ\w+ пост|next post|"
     # «Сегодня я…» tells a story; "the recommended flow today is…" says "nowadays".
     r"^(?:[^\s!?.]+\s+){0,2}(?:сегодня|today)\b|"
-    r"в (?:новой|этой) статье|в этом посте|дайджест\w*|\bdigest\b|roundup|"
+    r"в (?:новой|этой) статье|в этом посте|дайджест\w*|\bdigest\b|roundup|из личного|"
+    r"personal note|"
     r"мы (?:погрузимся|разберём|разберем|рассмотрим|"
     r"поговорим|расскажем|покажем)|in this (?:post|article),? we|we(?: will|'ll) (?:look|cover)|"
     r"^(?:и вот|ну и|ну вот|кстати|короче|в общем)\b",
@@ -1972,11 +1979,17 @@ def _noise_lines(lines: list[str], channel: str | None) -> set[int]:
     return out
 
 
+_BOLD_END_RE = re.compile(r"(?<=[.!?:]\*\*)\s+")
+
+
 def _sentences(text: str) -> list[str]:
     """The sentences of a line; a short one is joined to the one before it
     («Имплементировал фичу? Прикрепи PR.» reads as one)."""
     parts: list[str] = []
-    for sentence in split_sentences(text):
+    # «**3) В контекст улетает всё подряд.** `.dockerignore` исключает…»: Markdown's bold
+    # heading ends where its closing asterisks do.
+    pieces = [p for chunk in _BOLD_END_RE.split(text) for p in split_sentences(chunk)]
+    for sentence in pieces:
         # A list's intro («Встроенных материализаций пять:») stays a sentence of its own,
         # and so does a statement after one: «…, traces. Сегодня про метрики.» is a list
         # and an aside, where «…фичу? Прикрепи PR.» is a question and its answer.
