@@ -2220,3 +2220,45 @@ def test_a_bold_heading_ends_at_its_closing_asterisks(text: str, answer: str) ->
     cards = generate_offline(_post(text))
     assert [card.answers for card in cards] == [[answer]]
     assert "**" not in cards[0].question
+
+
+@pytest.mark.parametrize(
+    ("sentence", "reason"),
+    [
+        ("Спрашивали на позицию NLP-инженера, middle, в 2 компаниях.", "anecdote"),
+        ("Asked at an interview for an NLP engineer, middle, in 2 companies.", "anecdote"),
+        ("Вопросы — в комменты, на следующей неделе разберём joins.", "call to act"),
+        ("Наш inference-сервис год назад весил 9 GB и собирался 20 минут.", "first person"),
+        ("Our inference service weighed 9 GB a year ago and built in 20 minutes.", "first person"),
+    ],
+)
+def test_the_teams_story_and_an_interview_retold_are_no_facts(sentence: str, reason: str) -> None:
+    assert not_a_fact(sentence) == reason
+    assert best_card(sentence, set()) is None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        'Пишите exec form: CMD ["python", "serve.py"], тогда сигнал дойдёт до процесса.',
+        'Use the exec form: CMD ["python", "serve.py"], so the signal reaches the process.',
+        "Norming — нормирование: договорились о правилах, процессах и зонах ответственности.",
+        "Take a batch of N image-text pairs, embed both sides and compute the N × N matrix.",
+    ],
+)
+def test_brackets_verbs_and_steps_make_no_list(sentence: str) -> None:
+    card = best_card(sentence, set())
+    assert card is None or card.fact != "list"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "gRPC vs REST — заметки о нашей миграции\n\nЛимит сообщения по умолчанию — 4 МБ.",
+        "gRPC vs REST — notes from our migration\n\nThe default message limit is 4 MB.",
+    ],
+)
+def test_a_heading_in_the_first_person_is_still_the_heading(text: str) -> None:
+    heading = text.split("\n", 1)[0]
+    cards = generate_offline(_post(text))
+    assert cards and all(card.answer == heading for card in cards)
