@@ -2262,3 +2262,63 @@ def test_a_heading_in_the_first_person_is_still_the_heading(text: str) -> None:
     heading = text.split("\n", 1)[0]
     cards = generate_offline(_post(text))
     assert cards and all(card.answer == heading for card in cards)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Остальные типы — docs, refactor, 🔥 — версию не меняют.",
+        "The other types — docs, refactor and 🔥 — leave the version alone.",
+        "Для старта хватит трёх вещей: Kafka, Flink и ☕",
+        "Three things get you started: Kafka, Flink and ☕",
+    ],
+)
+def test_an_item_that_is_only_an_emoji_never_breaks_a_build(text: str) -> None:
+    for card in generate_offline(_post(text)):
+        assert all(answer.strip() for answer in card.answers)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Put your current , title, stack and years of experience in the top third.",
+        "Put your big  fat, stack and years  of experience in the top third.",
+    ],
+)
+def test_an_enumerations_deletions_are_whole_words_whatever_the_spacing(sentence: str) -> None:
+    card = best_card(sentence, set())
+    assert card is not None
+    for answer in _answers(card.question):
+        assert re.search(rf"(?<!\w){re.escape(answer)}(?!\w)", sentence), answer
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        (
+            "Коротко про персистентность: RDB — это снапшот всей базы на диск который Redis "
+            "делает по расписанию в отдельном дочернем процессе через системный вызов fork.",
+            "RDB",
+        ),
+        (
+            "In short about persistence: RDB is a snapshot of the whole dataset that Redis "
+            "writes on a schedule from a child process it starts with the fork system call.",
+            "RDB",
+        ),
+    ],
+)
+def test_a_long_definitions_deletion_is_its_trimmed_head(sentence: str, answer: str) -> None:
+    card = best_card(sentence, set())
+    assert card is not None and _answers(card.question) == [answer]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        ("Порог классификации (по умолчанию 10.5) задаёт отсечку классов.", "10.5"),
+        ("The classification threshold (by default 10.5) sets the class cut-off.", "10.5"),
+        ("Размер блока (по умолчанию 128 МБ) задаёт гранулярность хранения.", "128 МБ"),
+    ],
+)
+def test_a_figure_a_parenthesis_closes_on_is_asked_whole(sentence: str, answer: str) -> None:
+    assert _asked(sentence) == [answer]

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from flashgen.clean import URL_RE
-from flashgen.models import CLOZE_RE, Card, Post, cloze_deletions
+from flashgen.models import CLOZE_RE, Card, Post, cloze_deletions, cloze_problem
 from flashgen.text import (
     CLOSING_NUMBER_RE,
     CYRILLIC_RE,
@@ -169,6 +169,12 @@ def _number_spans(sentence: str) -> list[_Span]:
         spans.append(_Span(match.start(), match.end()))
     for match in NUMBER_WORD_RE.finditer(masked):
         spans.append(_Span(match.start(), match.end()))
+    # «(по умолчанию 10.5)»: the figure a parenthesis closes on, not the «10» left of it.
+    spans = [
+        span
+        for span in dict.fromkeys(spans)
+        if not any(o != span and o.start <= span.start and span.end <= o.end for o in spans)
+    ]
     return _merged(sentence, spans, _thousands)
 
 
@@ -980,7 +986,7 @@ def _nameable(item: str) -> bool:
     """Whether a list item can be a deletion: a safe answer that does not open with a
     function or question word («чем их больше» is a clause, not a name)."""
     return (
-        bool(item.strip())
+        bool(without_pictographs(item).strip())
         and _safe(item)
         and (item.split()[0].casefold() not in FUNCTION_WORDS | QUESTION_WORDS)
         # «по интервалам: например, неделя 1, неделя 2 и так далее»: examples, not items.
@@ -998,14 +1004,14 @@ _EXAMPLE_ITEM_RE = re.compile(
 _NAME = rf"{LATIN_TOKEN}(?:\(\))?"
 # «инструкции RUN, COPY и ADD», "Kafka, Pulsar and Redpanda": three or more names in a row.
 _INLINE_NAMES_RE = re.compile(
-    rf"(?<![\w@#/.-])(?P<items>{_NAME}(?:,\s+{_NAME})+,?\s+(?:и|или|and|or)\s+{_NAME})(?![\w-])"
+    rf"(?<![\w@#/.'+-])(?P<items>{_NAME}(?:,\s+{_NAME})+,?\s+(?:и|или|and|or)\s+{_NAME})(?![\w-])"
 )
 # In a Russian sentence a Latin name may run to three words («answer relevancy», «GROUP
 # BY»), and the last one may follow its kind («GPTQ, AWQ и формат GGUF»).
 _LONG_NAME = rf"{_NAME}(?:\s+{LATIN_TOKEN}){{0,2}}"
 _ITEM_KIND = r"(?:формат|флаг|метод|библиотек|фреймворк|модел|параметр|тип|поле|пол[яе]м?)\w*\s+"
 _INLINE_LONG_NAMES_RE = re.compile(
-    rf"(?<![\w@#/.-])(?P<items>{_LONG_NAME}(?:,\s+{_LONG_NAME})+,?\s+(?:и|или)\s+"
+    rf"(?<![\w@#/.'+-])(?P<items>{_LONG_NAME}(?:,\s+{_LONG_NAME})+,?\s+(?:и|или)\s+"
     rf"(?:{_ITEM_KIND})?{_LONG_NAME})(?![\w-])"
 )
 # In English, where every word is Latin, a name of several words is one written as a
@@ -1013,7 +1019,7 @@ _INLINE_LONG_NAMES_RE = re.compile(
 _EN_NAME_WORD = rf"(?:(?=[\w.+'/-]*[A-Z0-9_][\w.+'/-]*[A-Z0-9_])|(?=[a-z]+[A-Z])){LATIN_TOKEN}"
 _EN_LONG_NAME = rf"{_EN_NAME_WORD}(?:\(\))?(?:\s+{_EN_NAME_WORD}){{0,2}}"
 _INLINE_EN_NAMES_RE = re.compile(
-    rf"(?<![\w@#/.-])(?P<items>{_EN_LONG_NAME}(?:,\s+{_EN_LONG_NAME})+,?\s+(?:and|or)\s+"
+    rf"(?<![\w@#/.'+-])(?P<items>{_EN_LONG_NAME}(?:,\s+{_EN_LONG_NAME})+,?\s+(?:and|or)\s+"
     rf"{_EN_LONG_NAME})(?![\w-])"
 )
 # What stands between two listed names: a comma, a conjunction, the last one's kind.
@@ -1092,44 +1098,51 @@ def _en_item(words: list[str]) -> bool:
 
 def _english_items(sentence: str, parts: list[str], first: int) -> list[_Span] | None:
     """The items of an English enumeration whose first item ends the `first` text of
-    `parts` (re.split by commas, separators kept), as spans; None when there is none."""
+    `parts` (re.split by commas, separators kept), as spans; None when there is none.
+    Spans run from a word's first character to a word's last, whatever the spacing."""
     texts = parts[0::2]
     offsets = list(itertools.accumulate([0, *(len(p) for p in parts)]))
-    head = texts[first].split()
-    name: list[str] = []
+
+    def words(k: int, start: int = 0) -> list[re.Match[str]]:
+        return list(re.finditer(r"\S+", texts[k][start:]))
+
+    head = words(first)
+    taken = 0
     for word in reversed(head):
-        if word in _EN_BOUNDARY or not _EN_WORD_RE.fullmatch(word):
+        if word.group() in _EN_BOUNDARY or not _EN_WORD_RE.fullmatch(word.group()):
             break
-        name.insert(0, word)
-    if not _en_item(name):
+        taken += 1
+    if not taken or not _en_item([w.group() for w in head[len(head) - taken :]]):
         return None
-    end_first = offsets[2 * first] + len(texts[first])
-    spans = [_Span(end_first - len(" ".join(name)), end_first)]
+    at = offsets[2 * first]
+    spans = [_Span(at + head[len(head) - taken].start(), at + head[-1].end())]
     for k in range(first + 1, len(texts)):
         text, at = texts[k], offsets[2 * k]
         joined = re.match(r"(?:(?P<item>.+?)\s+)?(?:and|or)\s+(?P<last>.+)$", text)
         middle = joined.group("item").split() if joined and joined.group("item") else []
         if joined and (not middle or (_en_item(middle) and len(middle) <= 2)):
-            if joined.group("item"):
-                spans.append(_Span(at, at + len(joined.group("item"))))
-            last: list[str] = []
-            for word in joined.group("last").split():
-                bare = word.rstrip(".!?)")
+            if middle:
+                item = list(re.finditer(r"\S+", joined.group("item")))
+                spans.append(_Span(at + item[0].start(), at + item[-1].end()))
+            last_words: list[tuple[int, int]] = []
+            begin = joined.start("last")
+            for word in re.finditer(r"\S+", text[begin:]):
+                bare = word.group().rstrip(".!?)")
                 if bare in _EN_BOUNDARY or not _EN_WORD_RE.fullmatch(bare):
                     break
-                last.append(bare)
-                if bare != word:
+                last_words.append((word.start(), word.start() + len(bare)))
+                if bare != word.group():
                     break
-            if not _en_item(last):
+            if not last_words or len(last_words) > MAX_EN_ITEM_WORDS:
                 return None
-            begin = at + joined.start("last")
-            spans.append(_Span(begin, begin + len(" ".join(last))))
+            spans.append(_Span(at + begin + last_words[0][0], at + begin + last_words[-1][1]))
             return spans if 3 <= len(spans) <= MAX_LIST_ITEMS else None
         # An item between commas is a name of one or two words ("rate limiting"); "embed
         # both sides" is a step.
-        if not _en_item(text.split()) or len(text.split()) > 2:
+        item = list(re.finditer(r"\S+", text))
+        if not _en_item([w.group() for w in item]) or len(item) > 2:
             return None
-        spans.append(_Span(at, at + len(text)))
+        spans.append(_Span(at + item[0].start(), at + item[-1].end()))
     return None
 
 
@@ -1302,8 +1315,11 @@ def _definition_choice(sentence: str, question_word: str) -> _Choice | None:
             if x[:1].isupper() and x[1:2].islower() and CYRILLIC_RE.match(x):
                 x = x[0].lower() + x[1:]
             return _Choice(3.0, "basic", question_word.format(x=x), answer, "definition")
-        start = sentence.index(match.group("x"))
-        span = _Span(start, start + len(match.group("x")))
+        # The head as trimmed above («RDB», not «Коротко про персистентность: RDB»).
+        start = sentence.find(x, match.start("x"), match.end("x"))
+        if start < 0 or "::" in x:
+            return None
+        span = _Span(start, start + len(x))
         return _Choice(2.5, "cloze", _cloze(sentence, [span]), fact="definition")
     return None
 
@@ -1342,8 +1358,10 @@ _CLAUSE_BREAK_RE = re.compile(r",\s+(?:а|но|и|или|while|whereas|but|and|o
 # three words), the list's comma or conjunction, at most a word before the second («на»);
 # «97% качества BERT, будучи на 40% меньше» goes on to a clause of its own.
 _FIGURE_GAP_RE = re.compile(
-    r"(?:\s*[^\s,;:—–()\d]+){0,3}(?:,\s+|,?\s+(?:и|или|and|or)\s+)(?:[^\s,;:—–()\d]+\s+)?"
+    r"(?:\s*[^\s,;:—–()\d]+(?:\s+[^\s,;:—–()\d]+){0,2})?"
+    r"(?:,\s+|,?\s+(?:и|или|and|or)\s+)(?:[^\s,;:—–()\d]+\s+)?"
 )
+MAX_FIGURE_GAP = 80  # characters: a gap longer than this words no list
 
 
 def _figure_run(sentence: str, numbers: list[_Span]) -> list[_Span] | None:
@@ -1358,7 +1376,11 @@ def _figure_run(sentence: str, numbers: list[_Span]) -> list[_Span] | None:
     run = [numbers[0]]
     for prev, nxt in itertools.pairwise(numbers):
         gap = sentence[prev.end : nxt.start]
-        if _FIGURE_GAP_RE.fullmatch(gap) and "," in gap + ", " and len(run) < MAX_LIST_ITEMS:
+        if (
+            len(gap) <= MAX_FIGURE_GAP
+            and _FIGURE_GAP_RE.fullmatch(gap)
+            and len(run) < MAX_LIST_ITEMS
+        ):
             run.append(nxt)
             continue
         if len(run) >= 3:
@@ -1376,7 +1398,7 @@ def _figure_run(sentence: str, numbers: list[_Span]) -> list[_Span] | None:
     return run if len(set(texts)) == len(texts) else None
 
 
-_SETTING_RE = re.compile(r"[`'\"]?[A-Za-z_][\w.]*[`'\"]?\s*=\s*$")
+_SETTING_RE = re.compile(r"(?<![\w.])[`'\"]?[A-Za-z_][\w.]*[`'\"]?\s*=\s*$")
 _SETTING_GAP_RE = re.compile(
     r"[`'\"]?\s*(?:,\s+|,?\s+(?:и|или|and|or)\s+)[`'\"]?[A-Za-z_][\w.]*[`'\"]?\s*=\s*"
 )
@@ -1386,11 +1408,14 @@ def _settings_run(sentence: str, numbers: list[_Span]) -> list[_Span] | None:
     """Two or more settings listed with their values, «chunk_size = 4000 и chunk_overlap =
     200», "r=8, alpha=16 and dropout=0.05": one deletion each; None otherwise."""
     for i, first in enumerate(numbers[:-1]):
-        if not _SETTING_RE.search(sentence, 0, first.start):
+        if not _SETTING_RE.search(sentence, max(0, first.start - 64), first.start):
             continue
         run = [first]
         for nxt in numbers[i + 1 :]:
-            if not _SETTING_GAP_RE.fullmatch(sentence, run[-1].end, nxt.start):
+            gap_length = nxt.start - run[-1].end
+            if gap_length > MAX_FIGURE_GAP or not _SETTING_GAP_RE.fullmatch(
+                sentence, run[-1].end, nxt.start
+            ):
                 break
             run.append(nxt)
         if len(run) >= 2:
@@ -2124,6 +2149,10 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
                 else tuple(answer for _, answer in cloze_deletions(choice.question))
             )
             question = _prefixed(_without_pictographs_kept_marks(choice.question), subject, answers)
+            if choice.kind == "cloze" and cloze_problem(question):
+                # «docs, refactor, 🔥»: a deletion left empty once its emoji is dropped, or
+                # any cloze Anki would not render, is no card; the post keeps its others.
+                continue
             card = dataclasses.replace(choice, question=question)
             order = number * 10_000 + index * 10 + k  # the post's order: line, sentence
             candidates.append(_Candidate(order, card, context, answers))
