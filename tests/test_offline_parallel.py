@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,3 +132,34 @@ def test_a_worker_whose_build_is_gone_ends_itself() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], timeout=50)
     assert done.returncode == 1
+
+
+def _reports_ctrl_c(queue: Any) -> None:
+    import signal
+
+    queue.put(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+
+
+def test_workers_hold_ctrl_c_from_their_first_instruction() -> None:
+    """A worker started by a build cannot be interrupted before its initializer runs (a
+    process starts with its starter's signal mask): a Ctrl-C while it imports prints no
+    traceback. Outside the start, the build's mask is as it was, so its own Ctrl-C is
+    held back, never lost."""
+    import multiprocessing
+    import signal
+
+    context = multiprocessing.get_context("spawn")
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    started = []
+    for holding in (True, False):
+        queue = context.Queue()
+        worker = context.Process(target=_reports_ctrl_c, args=(queue,))
+        if holding:
+            with offline_module._ctrl_c_held_while_spawning():
+                worker.start()
+        else:
+            worker.start()
+        started.append(queue.get(timeout=60))
+        worker.join(timeout=60)
+    assert started == [True, False]
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before

@@ -14,6 +14,7 @@ Quote holds the sentences around it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import itertools
@@ -2255,6 +2256,20 @@ def _worker_start(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+@contextlib.contextmanager
+def _ctrl_c_held_while_spawning() -> Iterator[None]:
+    """Ctrl-C held back (blocked, not lost) while workers are started. A process inherits
+    its starter's signal mask across exec, so a spawned worker cannot be interrupted from
+    its first instruction, not only once its initializer ignores Ctrl-C: a Ctrl-C while
+    it still imported printed a traceback per worker. A Ctrl-C that came meanwhile is
+    delivered to the build as the mask is restored."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _in_workers(
     chunks: Sequence[Sequence[Post]], max_cards: int | None, workers: int
 ) -> Iterator[list[list[Card]]]:
@@ -2269,8 +2284,10 @@ def _in_workers(
     pending: deque[Future[list[list[Card]]]] = deque()
     upcoming = iter(chunks)
     try:
-        for chunk in itertools.islice(upcoming, 4 * workers):
-            pending.append(pool.submit(_make_all, chunk, max_cards))
+        # The first runs start the workers (one per run submitted, up to `workers`).
+        with _ctrl_c_held_while_spawning():
+            for chunk in itertools.islice(upcoming, 4 * workers):
+                pending.append(pool.submit(_make_all, chunk, max_cards))
         while pending:
             made = pending.popleft().result()
             for chunk in itertools.islice(upcoming, 1):
