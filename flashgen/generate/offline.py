@@ -875,14 +875,6 @@ def dashed_list_cloze(sentence: str) -> str | None:
     return hide_repeats(_cloze(sentence, spans))
 
 
-def _counted_list(sentence: str) -> str | None:
-    """The colon enumeration of a sentence whose intro counts its items, or None."""
-    match = _COLON_LIST_RE.match(sentence)
-    if not match or _item_count(match["intro"]) is None:
-        return None
-    return colon_list_cloze(sentence)
-
-
 def _item_count(intro: str) -> int | None:
     """How many items an enumeration's intro announces, or None: the one whole number of
     2 to MAX_LIST_ITEMS among the last three words of its clauses («has four parts»,
@@ -995,36 +987,45 @@ def _nameable(item: str) -> bool:
     )
 
 
+# Words that say what follows is an example: one list for items and for the words before
+# a name or a figure.
+_EXAMPLE_WORDS = r"например|к примеру|for example"
 _EXAMPLE_ITEM_RE = re.compile(
-    r"(?:например|к примеру|так далее|т\.\s?д\.?|т\.\s?п\.?|прочее|другие|"
-    r"e\.g\.?|etc\.?|so on|and so on|for example|others?)",
+    rf"(?:{_EXAMPLE_WORDS}|так далее|т\.\s?д\.?|т\.\s?п\.?|прочее|другие|"
+    r"e\.g\.?|etc\.?|so on|and so on|others?)",
     re.IGNORECASE,
 )
 
 
+# What joins listed items: a comma, or a last conjunction after an optional comma.
+_CONJUNCTIONS = r"и|или|and|or"
+_LIST_SEPARATOR = rf"(?:,?\s+(?:{_CONJUNCTIONS})\s+|,\s+)"
+
+
+def _names_list_re(name: str, conjunctions: str, kind: str = "") -> re.Pattern[str]:
+    """Three or more `name`s in a row, the last after one of `conjunctions` and maybe its
+    `kind`; no part of a longer word («'» and «+» join a word in LATIN_TOKEN)."""
+    return re.compile(
+        rf"(?<![\w@#/.'+-])(?P<items>{name}(?:,\s+{name})+,?\s+(?:{conjunctions})\s+"
+        rf"{kind}{name})(?![\w-])"
+    )
+
+
 _NAME = rf"{LATIN_TOKEN}(?:\(\))?"
 # «инструкции RUN, COPY и ADD», "Kafka, Pulsar and Redpanda": three or more names in a row.
-_INLINE_NAMES_RE = re.compile(
-    rf"(?<![\w@#/.'+-])(?P<items>{_NAME}(?:,\s+{_NAME})+,?\s+(?:и|или|and|or)\s+{_NAME})(?![\w-])"
-)
+_INLINE_NAMES_RE = _names_list_re(_NAME, _CONJUNCTIONS)
 # In a Russian sentence a Latin name may run to three words («answer relevancy», «GROUP
 # BY»), and the last one may follow its kind («GPTQ, AWQ и формат GGUF»).
 _LONG_NAME = rf"{_NAME}(?:\s+{LATIN_TOKEN}){{0,2}}"
 _ITEM_KIND = r"(?:формат|флаг|метод|библиотек|фреймворк|модел|параметр|тип|поле|пол[яе]м?)\w*\s+"
-_INLINE_LONG_NAMES_RE = re.compile(
-    rf"(?<![\w@#/.'+-])(?P<items>{_LONG_NAME}(?:,\s+{_LONG_NAME})+,?\s+(?:и|или)\s+"
-    rf"(?:{_ITEM_KIND})?{_LONG_NAME})(?![\w-])"
-)
+_INLINE_LONG_NAMES_RE = _names_list_re(_LONG_NAME, "и|или", rf"(?:{_ITEM_KIND})?")
 # In English, where every word is Latin, a name of several words is one written as a
 # name in each ("GROUP BY", "REST APIs"): two capitals or digits, or camelCase.
 _EN_NAME_WORD = rf"(?:(?=[\w.+'/-]*[A-Z0-9_][\w.+'/-]*[A-Z0-9_])|(?=[a-z]+[A-Z])){LATIN_TOKEN}"
 _EN_LONG_NAME = rf"{_EN_NAME_WORD}(?:\(\))?(?:\s+{_EN_NAME_WORD}){{0,2}}"
-_INLINE_EN_NAMES_RE = re.compile(
-    rf"(?<![\w@#/.'+-])(?P<items>{_EN_LONG_NAME}(?:,\s+{_EN_LONG_NAME})+,?\s+(?:and|or)\s+"
-    rf"{_EN_LONG_NAME})(?![\w-])"
-)
+_INLINE_EN_NAMES_RE = _names_list_re(_EN_LONG_NAME, "and|or")
 # What stands between two listed names: a comma, a conjunction, the last one's kind.
-_ITEM_JOIN_RE = re.compile(rf",?\s+(?:и|или|and|or)\s+(?:{_ITEM_KIND})?|,\s+")
+_ITEM_JOIN_RE = re.compile(rf",?\s+(?:{_CONJUNCTIONS})\s+(?:{_ITEM_KIND})?|,\s+")
 
 
 def inline_names_cloze(sentence: str) -> str | None:
@@ -1166,13 +1167,18 @@ def _asked_alone(sentence: str, span: _Span) -> bool:
     sentence («При T < 1 … при T > 1»: hiding one 1 shows the other; a repeat of two or
     more characters is hidden with it by hide_repeats)."""
     text = sentence[span.start : span.end]
-    alone = (
-        len(text) >= 2
-        or len(re.findall(rf"(?<![\w.,]){re.escape(text)}(?!\w|[.,]\d)", sentence)) == 1
-    )
-    return _safe(text) and alone
+    return _safe(text) and (len(text) >= 2 or len(_occurrences(sentence, text)) == 1)
 
 
+def _occurrences(sentence: str, figure: str) -> list[str]:
+    """Each place a figure stands as a whole number in a sentence, as what follows it
+    there (a space and a character, or less)."""
+    return re.findall(rf"(?<![\w.,]){re.escape(figure)}(?!\w|[.,]\d)(\s*\S?)", sentence)
+
+
+# A sentence is read by best_card and again by sentence_cards (its clauses' figures, its
+# second card): its figures and their scores are worked out once.
+@functools.lru_cache(maxsize=1024)
 def _number_score(sentence: str, span: _Span) -> float:
     """How much a number is a fact: with its unit or the noun it counts, as a default value;
     a year or a version number is barely one."""
@@ -1185,7 +1191,8 @@ def _number_score(sentence: str, span: _Span) -> float:
     # parameters", a count the sentence states.
     if re.fullmatch(r"\d+(?:[.,]\d+)?[BbMmKk]", text) and not _COUNTED_AFTER_RE.match(after):
         score -= 1.0
-    if _EXAMPLE_BEFORE_RE.search(_clause_before(sentence, span.start)):
+    clause = _clause_before(sentence, span.start)
+    if _EXAMPLE_BEFORE_RE.search(clause):
         score -= 1.0  # «например, 0.9»: one value of many
     before = sentence[max(0, span.start - 24) : span.start]
     # 1 ГБ, 8192 строкам, «коэффициентом 0,2», "p = 0.5": what it measures is in view.
@@ -1207,13 +1214,12 @@ def _number_score(sentence: str, span: _Span) -> float:
         score += 0.25
     # «150 МБ против примерно 1 ГБ», "one round trip instead of the two": the figure a
     # sentence sets another against is not its point.
-    if _INSTEAD_BEFORE_RE.search(_clause_before(sentence, span.start)):
+    if _INSTEAD_BEFORE_RE.search(clause):
         score -= 0.25
     # «В команде из 5 человек их 10, а из 10 человек — уже 45»: a figure the sentence
     # prints twice with different words after it plays two parts, and hiding both hides
     # the question with the answer («до 0.25 — умеренный, больше 0.25 — значимый» is one).
-    repeats = re.findall(rf"(?<![\w.,]){re.escape(text)}(?![\w]|[.,]\d)(\s*\S?)", sentence)
-    if len(set(repeats)) > 1:
+    if len(set(_occurrences(sentence, text))) > 1:
         score -= 0.75
     # «DENSE_RANK() вернёт 1, 1, 2»: a run of bare numbers is an example's output, not
     # a figure a learner recalls.
@@ -1221,7 +1227,7 @@ def _number_score(sentence: str, span: _Span) -> float:
         score -= 1.0
     # «мощность — 80%, то есть β = 0.2», "1 GiB, i.e. 1024 MiB": what follows «то есть»
     # restates the figure before it, which is the one stated.
-    if _RESTATED_RE.search(_clause_before(sentence, span.start)):
+    if _RESTATED_RE.search(clause):
         score -= 0.5
     return score
 
@@ -1251,7 +1257,7 @@ _INSTEAD_BEFORE_RE = re.compile(
 )
 
 
-def _restatement(sentence: str, numbers: list[_Span], best: _Span) -> _Span | None:
+def _restatement(sentence: str, numbers: Sequence[_Span], best: _Span) -> _Span | None:
     """The figure that restates `best` or that `best` restates («168, то есть 7 дней»)."""
     for first, second in itertools.pairwise(sorted(numbers, key=lambda s: s.start)):
         if best in (first, second) and re.fullmatch(
@@ -1263,7 +1269,7 @@ def _restatement(sentence: str, numbers: list[_Span], best: _Span) -> _Span | No
     return None
 
 
-def _complement(sentence: str, numbers: list[_Span], best: _Span) -> _Span | None:
+def _complement(sentence: str, numbers: Sequence[_Span], best: _Span) -> _Span | None:
     """The share that makes up 100% with `best` («AI кода 5%, а остальные 95%»): either
     gives the other away."""
     share = _percent(sentence[best.start : best.end])
@@ -1360,33 +1366,40 @@ _CLAUSE_BREAK_RE = re.compile(r",\s+(?:а|но|и|или|while|whereas|but|and|o
 # «97% качества BERT, будучи на 40% меньше» goes on to a clause of its own.
 _FIGURE_GAP_RE = re.compile(
     r"(?:\s*[^\s,;:—–()\d]+(?:\s+[^\s,;:—–()\d]+){0,2})?"
-    r"(?:,\s+|,?\s+(?:и|или|and|or)\s+)(?:[^\s,;:—–()\d]+\s+)?"
+    rf"{_LIST_SEPARATOR}(?:[^\s,;:—–()\d]+\s+)?"
 )
 MAX_FIGURE_GAP = 80  # characters: a gap longer than this words no list
 
 
-def _figure_run(sentence: str, numbers: list[_Span]) -> list[_Span] | None:
+def _joined_runs(
+    sentence: str, numbers: Sequence[_Span], gap: re.Pattern[str]
+) -> Iterator[list[_Span]]:
+    """The runs of figures in a row whose gaps `gap` matches whole (none longer than
+    MAX_FIGURE_GAP), in order, each of at most MAX_LIST_ITEMS."""
+    run: list[_Span] = []
+    for figure in numbers:
+        if run and (
+            len(run) < MAX_LIST_ITEMS
+            and figure.start - run[-1].end <= MAX_FIGURE_GAP
+            and gap.fullmatch(sentence, run[-1].end, figure.start)
+        ):
+            run.append(figure)
+            continue
+        if run:
+            yield run
+        run = [figure]
+    if run:
+        yield run
+
+
+def _figure_run(sentence: str, numbers: Sequence[_Span]) -> list[_Span] | None:
     """Three or more figures a sentence lists, each with what it measures, the last after
     a conjunction ("19 MiB of memory, 2 iterations and 1 degree of parallelism", «r = 8,
     alpha = 16 и dropout 0.05»); None when they are not one such list."""
     settings = _settings_run(sentence, numbers)
     if settings:
         return settings
-    if len(numbers) < 3:
-        return None
-    run = [numbers[0]]
-    for prev, nxt in itertools.pairwise(numbers):
-        gap = sentence[prev.end : nxt.start]
-        if (
-            len(gap) <= MAX_FIGURE_GAP
-            and _FIGURE_GAP_RE.fullmatch(gap)
-            and len(run) < MAX_LIST_ITEMS
-        ):
-            run.append(nxt)
-            continue
-        if len(run) >= 3:
-            break
-        run = [nxt]
+    run = next((r for r in _joined_runs(sentence, numbers, _FIGURE_GAP_RE) if len(r) >= 3), [])
     # "8, 11 and 17, then 21 in 2023": the list ends where its conjunction does («plus»
     # and «а также» join as «and» does: "8, 11, 17 and 21, plus 25").
     while len(run) >= 3 and not re.search(
@@ -1399,36 +1412,30 @@ def _figure_run(sentence: str, numbers: list[_Span]) -> list[_Span] | None:
     return run if len(set(texts)) == len(texts) else None
 
 
-_SETTING_RE = re.compile(r"(?<![\w.])[`'\"]?[A-Za-z_][\w.]*[`'\"]?\s*=\s*$")
-_SETTING_GAP_RE = re.compile(
-    r"[`'\"]?\s*(?:,\s+|,?\s+(?:и|или|and|or)\s+)[`'\"]?[A-Za-z_][\w.]*[`'\"]?\s*=\s*"
-)
+# A setting's name and its «=», quoted or in backticks or not: «chunk_size = », "`r`=".
+_SETTING_NAME = r"[`'\"]?[A-Za-z_][\w.]*[`'\"]?\s*=\s*"
+_SETTING_RE = re.compile(rf"(?<![\w.]){_SETTING_NAME}$")
+_SETTING_GAP_RE = re.compile(rf"[`'\"]?\s*{_LIST_SEPARATOR}{_SETTING_NAME}")
 
 
-def _settings_run(sentence: str, numbers: list[_Span]) -> list[_Span] | None:
+def _settings_run(sentence: str, numbers: Sequence[_Span]) -> list[_Span] | None:
     """Two or more settings listed with their values, «chunk_size = 4000 и chunk_overlap =
-    200», "r=8, alpha=16 and dropout=0.05": one deletion each; None otherwise."""
-    for i, first in enumerate(numbers[:-1]):
-        if not _SETTING_RE.search(sentence, max(0, first.start - 64), first.start):
-            continue
-        run = [first]
-        for nxt in numbers[i + 1 :]:
-            gap_length = nxt.start - run[-1].end
-            if gap_length > MAX_FIGURE_GAP or not _SETTING_GAP_RE.fullmatch(
-                sentence, run[-1].end, nxt.start
-            ):
-                break
-            run.append(nxt)
+    200», "r=8, alpha=16 and dropout=0.05": one deletion each; None otherwise. (A gap
+    ends in the next setting's name, so only a run's first figure needs a name before.)"""
+    for run in _joined_runs(sentence, numbers, _SETTING_GAP_RE):
+        while run and not _SETTING_RE.search(sentence, max(0, run[0].start - 64), run[0].start):
+            run = run[1:]
         if len(run) >= 2:
             return run
     return None
 
 
-def _asked_numbers(sentence: str) -> list[_Span]:
-    return [span for span in _number_spans(sentence) if _asked_alone(sentence, span)]
+@functools.lru_cache(maxsize=1024)
+def _asked_numbers(sentence: str) -> tuple[_Span, ...]:
+    return tuple(span for span in _number_spans(sentence) if _asked_alone(sentence, span))
 
 
-def _best_number(sentence: str, numbers: list[_Span]) -> _Span:
+def _best_number(sentence: str, numbers: Sequence[_Span]) -> _Span:
     """The number a sentence states best; of two equal, the later: the one it leads up to."""
     return max(numbers, key=lambda s: (_number_score(sentence, s), s.start))
 
@@ -1516,11 +1523,12 @@ def best_card(
         # counted out after its colon, and the count is the post's fact; a teaser's list
         # of three or more is one too («Остальные движки: A, B, C — о них в следующих
         # постах»), where a pronoun's («Он перечисляет варианты: …») may be anyone's.
-        listed = _counted_list(sentence)
-        if not listed and reasons == ["anecdote"]:
-            listed = colon_list_cloze(sentence)
-            listed = listed if listed and len(cloze_deletions(listed)) >= 3 else None
-        return _Choice(3.0, "cloze", listed, fact="list") if listed else None
+        match = _COLON_LIST_RE.match(sentence)
+        counted = match is not None and _item_count(match["intro"]) is not None
+        listed = colon_list_cloze(sentence) if counted or reasons == ["anecdote"] else None
+        if listed and (counted or len(cloze_deletions(listed)) >= 3):
+            return _Choice(3.0, "cloze", listed, fact="list")
+        return None
     if reasons:
         return None
     numbered = inline_list_cloze(sentence)
@@ -1607,8 +1615,9 @@ def term_card(
     if not terms:
         return None
     # The best-scored term, and of two equal the later: what the sentence leads up to.
-    best = max(terms, key=lambda t: (_term_score(sentence, t), t.start))
-    score = _term_score(sentence, best)
+    scores = {t: _term_score(sentence, t) for t in terms}
+    best = max(terms, key=lambda t: (scores[t], t.start))
+    score = scores[best]
     if best in pairs:
         return _Choice(score + bonus, "cloze", _cloze(sentence, [pairs[best], best], together=True))
     return _deletion(sentence, [best], score + bonus, "term")
@@ -1626,7 +1635,8 @@ def _letters(text: str) -> str:
     return re.sub(r"[^A-Za-zА-ЯЁа-яё]", "", text)
 
 
-def _spelled_out(sentence: str) -> list[tuple[_Span, _Span]]:
+@functools.lru_cache(maxsize=1024)
+def _spelled_out(sentence: str) -> tuple[tuple[_Span, _Span], ...]:
     """Each abbreviation beside its expansion in parentheses, either way round
     («Adaptive Query Execution (AQE)», "AOF (append-only file)"): two spans that say one
     name."""
@@ -1647,10 +1657,10 @@ def _spelled_out(sentence: str) -> list[tuple[_Span, _Span]]:
             parts = re.split(r"[\s-]+", inner)
             if 2 <= len(head) <= 8 and head.isupper() and _initials(parts) == head:
                 pairs.append((_Span(last.start(), last.end()), inside))
-    return pairs
+    return tuple(pairs)
 
 
-def _with_its_spelling(term: _Span, pairs: list[tuple[_Span, _Span]]) -> _Span:
+def _with_its_spelling(term: _Span, pairs: Sequence[tuple[_Span, _Span]]) -> _Span:
     """The term, or with the other side of its abbreviation and expansion when it is one
     side of one (the closing parenthesis included)."""
 
@@ -1733,8 +1743,8 @@ _CONTRAST_RE = re.compile(
 
 # What opens an example: the names after it are one choice of several.
 _EXAMPLE_BEFORE_RE = re.compile(
-    r"(?<!\w)(?:например|вроде|такие как|таких как|такими как|к примеру|в т\.ч\.|e\.g\.|"
-    r"for example|for instance|such as|like)(?!\w)",
+    rf"(?<!\w)(?:{_EXAMPLE_WORDS}|вроде|такие как|таких как|такими как|в т\.ч\.|e\.g\.|"
+    r"for instance|such as|like)(?!\w)",
     re.IGNORECASE,
 )
 
@@ -1754,18 +1764,21 @@ def _sibling(sentence: str, term: _Span, other: _Span) -> bool:
 
 # The word before a name that says a name follows: a kind of thing, or a verb of naming or
 # of using.
+# Words that give a name: «называют», «зовут», «означает», "called", "known as", "means".
+_NAMING_WORDS = r"называ\w+|зов\w+|означа\w+|called|known as|named|means"
+# "called the memtable", «заголовком «Retry-After»»: what may stand between a cue and its
+# name (an article, a quote mark, a bracket), up to the name.
+_CUE_TAIL = r"(?:\s+(?:the|an?))?[\s«\"(]*$"
 _TERM_CUE_RE = re.compile(
     r"(?<!\w)(?:метод\w*|алгоритм\w*|параметр\w*|модификатор\w*|метк\w+|формат\w*|фреймворк\w*|"
     r"библиотек\w+|модел\w+|тип\w*|механизм\w*|протокол\w*|функци\w+|макрос\w*|флаг\w*|"
-    r"команд\w+|оператор\w*|движ\w+|называ\w+|зов\w+|использу\w+|примен\w+|отвечает|"
-    rf"означает|означают|{_SURNAME_CUES}|заголов\w+|"
+    r"команд\w+|оператор\w*|движ\w+|использу\w+|примен\w+|отвечает|"
+    rf"{_NAMING_WORDS}|{_SURNAME_CUES}|заголов\w+|"
     # «по умолчанию это snappy», "defaults to lz4": a default is what the sentence tells.
     r"по умолчанию(?:\s+(?:это|—|–|равен|равна|стоит))?|"
-    r"method|algorithm|parameter|setting|flag|header|called|named|known as|"
+    r"method|algorithm|parameter|setting|flag|header|"
     r"defaults? to|default is|by default is|"
-    r"means|uses?|using|via)"
-    # "called the memtable": an article may stand between the cue and the name.
-    r"(?:\s+(?:the|an?))?[\s«\"(]*$",
+    r"uses?|using|via)" + _CUE_TAIL,
     re.IGNORECASE,
 )
 
@@ -1783,8 +1796,7 @@ _KIND_BEFORE_RE = re.compile(
     r"(?<!\w)(?:параметр\w*|флаг\w*|заголов\w+|настройк\w+|опци\w+|колонк\w+|пол(?:е|ем|я)|"
     r"метод\w*|функци\w+|команд\w+|header|setting|flag|parameter|option|"
     # «Отношение DAU к MAU называют stickiness»: a name given is a fact of its own.
-    r"называ\w+|зов[уёе]т\w*|означа\w+|called|known as|named|means)"
-    r"(?:\s+(?:the|an?))?[\s«\"(]*$",
+    rf"{_NAMING_WORDS})" + _CUE_TAIL,
     re.IGNORECASE,
 )
 _KIND_AFTER_RE = re.compile(
