@@ -278,7 +278,12 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
                     continue
                 # One capitalised word alone is as often emphasis ("choose Availability or
                 # Consistency") as a name; two in a row name a thing ("Protocol Buffers").
-                plain_caps = not any(_NAMED_WORD_RE.search(w.group(0)) for w in run)
+                # "with the `permits` clause": inline code is a name, never emphasis.
+                plain_caps = not any(
+                    _NAMED_WORD_RE.search(w.group(0))
+                    or _in_backticks(masked, match.start() + w.start(), match.start() + w.end())
+                    for w in run
+                )
                 # A name an appositive describes ("Argon2id, the winner of…, is…") or the
                 # sentence calls the default ("`auto` is the default") is asked even alone
                 # or as the sentence's opening word, its subject, which is otherwise the cue.
@@ -581,17 +586,20 @@ _NOT_A_FACT = {
     # "I" as a pronoun, with its verb: not "Type I error", "I/O", "i.e.".
     r"(?<![\w-])i\s+(?:am|was|have|had|think|use|used|prefer|built|set|usually|like|wrote|"
     r"found|do|did|will|would|can|could|tried|ran|spent|saw|learned|need|want|know|see|"
-    r"guess|believe|feel|love|hate|got|get|wonder)\b",
+    r"guess|believe|feel|love|hate|got|get|wonder)\b|"
+    # "I once spent a whole day…", "I just…": the author's story, whatever its verb.
+    r"(?<![\w-])i\s+(?:once|just|never|always|recently|finally|still|really|first|often)\b",
     # Talks, webinars, their dates and times («14 декабря в 19:00», "on Thursday at 6pm").
     # Not «докладчик сказал…»: a talk retold can state a fact; its invitation does not.
-    "announcement": r"\b\d{1,2}:\d{2}\b|вебинар|митап|\bэфир\w*\b|регистрируйтесь|"
+    "announcement": r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s?(?:a\.m\.|p\.m\.|am|pm)(?!\w)|"
+    r"вебинар|митап|\bэфир\w*\b|регистрируйтесь|"
     r"выступаю|выступлю|проведу|приходите|webinar|meetup|livestream|register now|"
     r"sign up|join us|в понедельник|во вторник|в среду|в четверг|в пятницу|в субботу|"
     r"в воскресенье|on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)",
     # A story or a teaser: «вчера», «на днях», «в следующем посте», "next week"; an
     # article's announcement of itself («В новой статье мы погрузимся…», "In this post
     # we will…"); a chatty aside («И вот…», «Ну и вообще…», «Кстати»).
-    "anecdote": r"\b(?:вчера|на днях|недавно|завтра|yesterday|tomorrow|"
+    "anecdote": r"\b(?:вчера|на днях|недавно|завтра|однажды|yesterday|tomorrow|"
     r"last week|next week|on monday)\b|следующ\w+ пост|next post|"
     # «Сегодня я…» tells a story; "the recommended flow today is…" says "nowadays".
     r"^(?:[^\s!?.]+\s+){0,2}(?:сегодня|today)\b|"
@@ -1491,7 +1499,14 @@ def sentence_cards(
         score = best.score - 0.75
         out.append(_deletion(sentence, [expanded], score, "term"))
     elif named is not None and _kind_named(sentence, cloze_deletions(named.question)[0][1]):
-        out.append(dataclasses.replace(named, score=min(best.score, named.score) - 0.75))
+        name = cloze_deletions(named.question)[0][1]
+        if _NAMED_BEFORE_RE.search(sentence, 0, max(0, sentence.find(name))):
+            # «T = 0 на практике означает greedy decoding», "is known as F1": a sentence
+            # that gives a name is about the name; its figure is the setting.
+            out.insert(0, dataclasses.replace(named, score=best.score))
+            out[1] = dataclasses.replace(best, score=best.score - 0.5)
+        else:
+            out.append(dataclasses.replace(named, score=min(best.score, named.score) - 0.75))
     cuts = [0, *(m.end() for m in _CLAUSE_BREAK_RE.finditer(sentence)), len(sentence) + 1]
     numbers = _asked_numbers(sentence)
     asked = cloze_deletions(best.question)[0][1]
@@ -1576,6 +1591,57 @@ def best_card(
     if named:
         return _deletion(sentence, [named], 2.75 + bonus, "term")
     return term_card(sentence, common, allowed_common, skip, bonus)
+
+
+# "This is known as zero-shot classification", «Официально он называется assignment
+# expression», «её называют конфаундером (…)»: the name a sentence gives, up to the
+# punctuation or the conjunction that ends it.
+_NAMED_AS_RE = re.compile(
+    r"(?:\b(?:is|are|was|were)\s+(?:also\s+|often\s+|usually\s+|commonly\s+)?"
+    r"(?:known\s+as|called|named|referred\s+to\s+as)"
+    r"|(?<![\w-])(?:называ(?:ют|ется|ются|ем)|зовут))"
+    r"\s+(?:(?:the|an?)\s+)?[«\"]?"
+    r"(?P<name>[^\s,.;:!?()«»\"]+(?:\s+[^\s,.;:!?()«»\"]+){0,3}?)"
+    r"(?=[»\"]?(?:\s*[,.;:!?(]|\s+(?:and|or|because|which|и|а|но|потому|который|которая|"
+    r"которое|которые)\b|\s*$))",
+    re.IGNORECASE,
+)
+MAX_NAMING_WORDS = 45  # the two sentences of a naming card together
+# «Эти направления и называются…», «Официально он называется…», "Their harmonic mean is
+# known as…": what is named is in the sentence before.
+_REFERS_BACK_RE = re.compile(
+    r"^(?:[\w-]+,?\s+){0,2}?(?:эт(?:о|от|а|и|им|ого|ой|у)|он|она|оно|они|его|её|ее|их|"
+    r"так(?:ой|ая|ое|ие|им)|(?-i:[Ii]ts?|[Tt]his|[Tt]hat|[Tt]hey|[Tt]heir|[Tt]hese|[Tt]hose|"
+    r"[Ss]uch))(?![\w-])",
+    re.IGNORECASE,
+)
+
+
+def naming_card(sentence: str, before: str = "", skip: set[str] | None = None) -> _Choice | None:
+    """The card that asks the name a sentence gives («…называют конфаундером»), for a
+    sentence no other card is made of. «Их гармоническое среднее называют F1» names what
+    the sentence `before` it describes: the two make one card, as the pronoun alone would
+    ask the name of nothing. None when the sentence gives no name (or one `skip` holds),
+    states no fact, or the card would be too long."""
+    # «Официально он называется X и позволяет …:» announces its example, and names X.
+    sentence = sentence.rstrip().removesuffix(":")
+    match = _NAMED_AS_RE.search(sentence)
+    if match is None or match["name"] in (skip or set()):
+        return None
+    if [reason for reason in _reasons(sentence) if reason != "pronoun subject"]:
+        return None
+    if not _REFERS_BACK_RE.match(sentence):
+        before = ""
+    elif not before or not _statement(before) or _reasons(before):
+        return None
+    text = f"{before} {sentence}" if before else sentence
+    if _words(text) > MAX_NAMING_WORDS or not _fits_a_field(text):
+        return None
+    offset = len(before) + 1 if before else 0
+    name = _Span(offset + match.start("name"), offset + match.end("name"))
+    if not _safe(text[name.start : name.end]):
+        return None
+    return _deletion(text, [name], 2.5, "term")
 
 
 def term_card(
@@ -1799,6 +1865,7 @@ _KIND_BEFORE_RE = re.compile(
     rf"{_NAMING_WORDS})" + _CUE_TAIL,
     re.IGNORECASE,
 )
+_NAMED_BEFORE_RE = re.compile(rf"(?<!\w)(?:{_NAMING_WORDS})" + _CUE_TAIL, re.IGNORECASE)
 _KIND_AFTER_RE = re.compile(
     r"\s+(?:setting|flag|header|parameter|option|method|function|field|column|command|"
     r"endpoint|operator|hook|algorithm|protocol|pattern|format|annotation|decorator)s?\b"
@@ -2111,7 +2178,7 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
         if block.intro:
             intros.add(block.intro)
 
-    units: list[tuple[int, str, str]] = []  # (line, sentence, its context)
+    units: list[tuple[int, str, str, str]] = []  # (line, sentence, its context, the one before)
     for number, line in enumerate(lines):
         if number in skipped or not line.strip() or _is_code(line):
             continue
@@ -2134,19 +2201,20 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
             # A long sentence is read in clauses, unless it enumerates: «(1) …, (2) …».
             whole = _words(sentence) <= MAX_WORDS or inline_list_cloze(sentence)
             pieces = [sentence] if whole else clauses(sentence)
-            units.extend((number, piece, context) for piece in pieces)
+            previous = sentences[i - 1] if i else ""
+            units.extend((number, piece, context, previous) for piece in pieces)
 
     # Terms in 3+ sentences name the post's subject: deletable only where first introduced.
     first_seen: dict[str, int] = {}
     counts: dict[str, int] = {}
-    for index, (_, text, _) in enumerate(units):
+    for index, (_, text, _, _) in enumerate(units):
         for key in {_term_key(m.group(0)) for m in LATIN_TERM_RE.finditer(_masked(text))}:
             first_seen.setdefault(key, index)
             counts[key] = counts.get(key, 0) + 1
     common = {key for key, count in counts.items() if count >= 3}
-    subject = _subject(title, [text for _, text, _ in units])
+    subject = _subject(title, [text for _, text, _, _ in units])
 
-    for index, (number, text, context) in enumerate(units):
+    for index, (number, text, context, previous) in enumerate(units):
         # A sentence naming the channel is about the channel (C9), not worth a card.
         if names_channel(normalize(text), channel):
             continue
@@ -2155,7 +2223,12 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
         # post's subject, the subject is what it asks.
         defines = subject and re.match(rf"{re.escape(subject)}\s+[—–]\s", text)
         skip = list_answers | ({subject} if subject and not defines else set())
-        for k, choice in enumerate(sentence_cards(text, common, allowed, skip=skip)):
+        choices = sentence_cards(text, common, allowed, skip=skip)
+        if not choices:
+            # A name given is a fact even where no rule above found a term in it.
+            named = naming_card(text, previous, skip)
+            choices = [named] if named else []
+        for k, choice in enumerate(choices):
             answers = (
                 (choice.answer,)
                 if choice.kind == "basic"
