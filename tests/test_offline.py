@@ -2399,3 +2399,153 @@ def test_a_name_given_is_asked_with_what_it_names(text: str, card: str, name: st
 )
 def test_a_name_given_of_nothing_is_no_card(text: str) -> None:
     assert generate_offline(_post(text)) == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        ("My go-to starting point: chunks of 512 tokens with an overlap of 50 tokens.", "50"),
+        ("Мой совет: держите ответ на behavioral-вопрос в пределах 2–3 минут.", "2–3"),
+    ],
+)
+def test_what_the_author_introduces_with_a_colon_is_a_fact(sentence: str, answer: str) -> None:
+    assert not_a_fact(sentence) == "first person"
+    assert _asked(sentence) == [answer]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "In my opinion: 80% of prompt problems are solved by a plain task description.",
+        "Моё мнение: 80% проблем с промптами решаются описанием задачи.",
+        # The first person after the colon tells the author's story.
+        "Мой совет: я бы держал ответ в пределах 2–3 минут.",
+        "Стартовая настройка, с которой я начинаю, — 512 токенов на чанк.",
+    ],
+)
+def test_an_opinion_or_a_story_after_a_colon_is_no_fact(sentence: str) -> None:
+    assert best_card(sentence, set()) is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        (
+            "The first number said out loud becomes the anchor, a reference point for the "
+            "rest of the negotiation.",
+            "anchor",
+        ),
+        (
+            "A MoE layer replaces one feed-forward block with N experts and a router, the "
+            "gating network that picks the experts of each token.",
+            "router",
+        ),
+        (
+            "Distillation trains the student on the teacher's soft targets, its full "
+            "distribution over classes.",
+            "teacher's soft targets",
+        ),
+    ],
+)
+def test_a_lowercase_name_an_appositive_explains_is_asked(sentence: str, answer: str) -> None:
+    assert _asked(sentence) == [answer]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "not_asked"),
+    [
+        (
+            "With the default appendfsync everysec, a crash costs at most one second of writes.",
+            "default appendfsync everysec",
+        ),
+        ("When the failure rate crosses a threshold, the breaker trips to open.", "threshold"),
+        (
+            "Stationarity means that the mean, the variance and the autocovariance stay "
+            "constant over time.",
+            "mean",
+        ),
+        ("If the bucket is empty, the request is rejected with a 429.", "bucket is empty"),
+    ],
+)
+def test_an_opening_phrase_or_a_list_is_no_appositive(sentence: str, not_asked: str) -> None:
+    card = best_card(sentence, set())
+    assert card is None or not_asked not in _answers(card.question)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        (
+            "Естественный ключ перестаёт быть уникальным, и вводят суррогатный ключ — "
+            "искусственный идентификатор версии строки.",
+            "суррогатный ключ",
+        ),
+        (
+            "Убрали NSP и перешли на динамическое маскирование — маска генерируется заново "
+            "при каждой подаче примера.",
+            "динамическое маскирование",
+        ),
+        (
+            "Тест relationships проверяет ссылочную целостность: каждое значение внешнего "
+            "ключа есть в родительской модели.",
+            "ссылочную целостность",
+        ),
+    ],
+)
+def test_a_russian_name_a_dash_or_colon_explains_is_asked(sentence: str, answer: str) -> None:
+    assert _asked(sentence) == [answer]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "not_asked"),
+    [
+        (
+            "Отсюда золотое правило: не ребейзьте ветку, которую уже запушили.",
+            "золотое правило",
+        ),
+        (
+            "Стиль руководителя зависит от уровня сотрудника в конкретной задаче — то есть "
+            "от компетентности и мотивации.",
+            "конкретной задаче",
+        ),
+        ("Ещё одно важное отличие — это специализация моделей.", "важное отличие"),
+        (
+            "Мораль для продуктовой аналитики: разрежьте данные по ключевым сегментам.",
+            "продуктовой аналитики",
+        ),
+    ],
+)
+def test_a_heading_or_a_circumstance_is_no_explained_name(sentence: str, not_asked: str) -> None:
+    card = best_card(sentence, set())
+    assert card is None or not_asked not in _answers(card.question)
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        (
+            "An operation is idempotent if performing it several times has the same effect "
+            "as performing it once.",
+            "idempotent",
+        ),
+        (
+            "Операцию называют идемпотентной, если повторный вызов даёт тот же результат, "
+            "что и первый.",
+            "идемпотентной",
+        ),
+    ],
+)
+def test_the_word_a_condition_defines_is_asked(text: str, answer: str) -> None:
+    [card] = generate_offline(_post(text))
+    assert _answers(card.question) == [answer]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The model is ready if the loss stops falling.",
+        "A request is rejected if the bucket is empty.",
+    ],
+)
+def test_a_state_or_a_passive_under_a_condition_defines_nothing(sentence: str) -> None:
+    assert best_card(sentence, set()) is None

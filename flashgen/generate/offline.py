@@ -245,13 +245,19 @@ def _term_spans(sentence: str, allowed_common: set[str], common: set[str]) -> li
         spans += [
             _Span(m.start(group), m.end(group))
             for m in _ANNOUNCED_RE.finditer(masked)
-            for group in ("name", "kind_name")
+            for group in ("name", "kind_name", "described", "defined")
             if m.group(group)
+            and not (group == "described" and _OPENING_PHRASE_RE.match(masked[: m.end(group)]))
         ]
     else:
         # «поправка Бонферрони», «теорема Эккарта–Янга»: a Russian name is a capitalised
         # word mid-sentence after the kind of thing it names.
         spans += [_Span(m.start("name"), m.end("name")) for m in _NAMED_KIND_RE.finditer(masked)]
+        spans += [
+            _Span(*m.span("name"))
+            for m in _EXPLAINED_RU_RE.finditer(masked)
+            if not _PREPOSITION_BEFORE_RE.search(masked, 0, m.start())
+        ]
     for match in LATIN_TERM_RE.finditer(masked):
         term = match.group(0)
         if any(q.start <= match.start() < q.end for q in quoted):
@@ -395,6 +401,25 @@ _ANNOUNCED_RE = re.compile(
     r"simple|standard|default|classic|common|right|wrong|only|whole|basic|\w+est)\b)"
     r"(?P<kind_name>[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2})\s+"
     r"(?=(?:method|algorithm|pattern|technique|strategy|protocol|trick)\b)"
+    # "becomes the anchor, a reference point that…", "the teacher's soft targets, its full
+    # distribution": a name an appositive goes on to explain, as for a capitalised one —
+    # not "the mean, the variance and…", which lists.
+    # "An operation is idempotent if…": what a sentence says a thing is when a condition
+    # holds is the word it defines.
+    r"|^[Aa]n?\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?\s+is\s+(?!(?:ready|done|good|bad|fine|better|"
+    r"worse|faster|slower|useful|possible|available|enough|true|false|empty|full|valid|invalid|"
+    r"safe|new|old)\b)(?![a-z]+ed\b)(?P<defined>[a-z][\w-]+)"  # "is rejected if": a passive
+    r"(?=\s+(?:if|when|whenever)\b)"
+    r"|\b(?:the|an?)\s+(?P<described>[a-z][\w'-]*(?:\s+(?!(?:is|are|was|were|has|have|had|"
+    r"can|will|does|do)\b)[a-z][\w'-]*){0,2})"
+    r"(?=,\s+(?:the|an?|its|their)\s+(?![\w'-]+(?:\s+[\w'-]+)?\s*(?:,|\band\b|\bor\b))\w)"
+)
+# "With the default…, a crash…", "When the rate crosses a threshold, the breaker…": a
+# comma that closes an opening phrase or clause is no appositive.
+_OPENING_PHRASE_RE = re.compile(
+    r"^(?:in|at|on|by|for|with|without|within|after|before|during|from|under|over|through|"
+    r"if|when|whenever|once|while|as|since|because|although|though|unless|until)\b[^,]*$",
+    re.IGNORECASE,
 )
 # In English every word is Latin: a name is an acronym, a mixed-case, snake_case or dotted
 # identifier (DPO, PyTorch, read_committed, isolation.level).
@@ -410,6 +435,31 @@ _NAMED_KINDS = (
 )
 _NAMED_KIND_RE = re.compile(
     rf"(?<!\w)(?:{_NAMED_KINDS})\s+(?P<name>[А-ЯЁ][а-яё]+(?:\s?[–—-]\s?[А-ЯЁ][а-яё]+)*)(?!\w)"
+)
+
+
+# «вводят суррогатный ключ — искусственный идентификатор версии», «перешли на динамическое
+# маскирование — маска генерируется заново»: a Russian name (adjectives and a noun) in the
+# middle of a sentence that a dash or a colon goes on to explain.
+_RU_ADJECTIVE = r"[а-яё]{3,}(?:ый|ий|ой|ая|яя|ое|ее|ые|ие|ую|юю)"
+_VAGUE_ADJECTIVES = (
+    r"важн|главн|основн|ключев|обратн|золот|конкретн|практическ|нов|друг|следующ|перв|втор|"
+    r"последн|прост|общ|больш|маленьк|хорош|плох|сам|кажд|люб|целев"
+)
+_VAGUE_NOUNS = (
+    r"правил|вывод|морал|совет|отличи|сторон|мысл|иде|суть|итог|проблем|вопрос|задач|момент|"
+    r"разниц|плюс|минус|цел|результат|пример|случа|способ|подход|вариант"
+)  # each with an ending of up to three letters: «цель», not «целостность»
+_PREPOSITION_BEFORE_RE = re.compile(
+    r"(?<![\w-])(?:в|во|для|из|от|по|при|у|о|об|до|за|под|над|с|со)\s+$", re.IGNORECASE
+)
+# Not a circumstance («в конкретной задаче»; «перешли на…» governs its name), nor a
+# heading of what follows («Отсюда золотое правило:», «важное отличие — это…»).
+_EXPLAINED_RU_RE = re.compile(
+    r"(?<=[а-яё,] )"
+    rf"(?P<name>(?!(?:{_VAGUE_ADJECTIVES})[а-яё]*\s)(?:{_RU_ADJECTIVE}\s+){{1,2}}"
+    rf"(?!(?:{_VAGUE_NOUNS})[а-яё]{{0,3}}\b)[а-яё]{{3,}})"
+    r"(?=\s+[—–]\s+(?!это\b)[а-яё]|:\s+[а-яё])"
 )
 
 
@@ -1521,6 +1571,26 @@ def sentence_cards(
     return out
 
 
+_OPINION_RE = re.compile(
+    r"мнени|по-моему|кажется|думаю|считаю|уверен|opinion|i think|i believe|i feel", re.IGNORECASE
+)
+
+
+def _advice_after_colon(sentence: str, reasons: list[str]) -> bool:
+    """«Стартовая настройка, с которой я обычно начинаю: чанки по 512 токенов», «Мой совет:
+    одна история — 2–3 минуты»: the author only introduces what the colon then states."""
+    head, colon, tail = sentence.partition(": ")
+    return (
+        reasons == ["first person"]
+        and bool(colon)
+        # «Моё мнение: 80% проблем…»: an opinion introduced is still the author's.
+        and not _OPINION_RE.search(head)
+        and _words(tail) >= MIN_WORDS
+        and not _reasons(tail)
+        and bool(_number_spans(tail))
+    )
+
+
 def best_card(
     sentence: str,
     common: set[str],
@@ -1544,7 +1614,7 @@ def best_card(
         if listed and (counted or len(cloze_deletions(listed)) >= 3):
             return _Choice(3.0, "cloze", listed, fact="list")
         return None
-    if reasons:
+    if reasons and not _advice_after_colon(sentence, reasons):
         return None
     numbered = inline_list_cloze(sentence)
     if numbered:
@@ -1777,6 +1847,8 @@ def _term_score(sentence: str, term: _Span) -> float:
     # "`auto` is the default and lets…", «`auto` стоит по умолчанию»: the default is named.
     if _IS_DEFAULT_RE.match(sentence, term.end):
         score += 1.0
+    if _DEFINED_IF_RE.match(sentence, term.end):
+        score += 1.0  # "is idempotent if…": the word the sentence defines
     # "Argon2id, the winner of the Password Hashing Competition, is…": a name an
     # appositive goes on to describe is what the sentence is about.
     if not CYRILLIC_RE.search(sentence) and _APPOSITIVE_RE.match(sentence, term.end):
@@ -1792,6 +1864,7 @@ def _term_score(sentence: str, term: _Span) -> float:
     return score
 
 
+_DEFINED_IF_RE = re.compile(r"\s+(?:if|when|whenever)\b")
 _NEGATED_BEFORE_RE = re.compile(
     rf"(?:(?:,\s*|\s)(?:а|но)\s+не|\bnot|\b(?:{_SET_AGAINST}))\s+(?:\S+\s+)?$",
     re.IGNORECASE,
