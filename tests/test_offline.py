@@ -2549,3 +2549,20 @@ def test_the_word_a_condition_defines_is_asked(text: str, answer: str) -> None:
 )
 def test_a_state_or_a_passive_under_a_condition_defines_nothing(sentence: str) -> None:
     assert best_card(sentence, set()) is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer"),
+    [
+        # «он же …» says what the name before it is.
+        ("Команда CREATE INDEX без USING создаёт B-tree, он же тип по умолчанию.", "B-tree"),
+        # A word of naming ends the phrase before it and begins the name.
+        (
+            "Envoy uses a related scheme called ring hash in its load balancer.",
+            "ring hash",
+        ),
+        ("Without USING, CREATE INDEX builds a B-tree, the default index type.", "B-tree"),
+    ],
+)
+def test_a_name_its_sentence_goes_on_to_describe_is_asked(sentence: str, answer: str) -> None:
+    assert _asked(sentence) == [answer]

@@ -365,7 +365,8 @@ def _capitalised_name(sentence: str, start: int, word: str) -> bool:
     """Whether a capitalised word of an English sentence is a name: not its first word,
     nor one a colon, a dash, a quote or a bracket opens, nor one English capitalises."""
     return (
-        bool(re.fullmatch(r"[A-Z][a-z]+[.,;:]?", word))
+        # "Kafka", and "B-tree", "Chandy-Lamport": hyphenated names are names too.
+        bool(re.fullmatch(r"[A-Z](?:[a-z]+(?:-[A-Za-z][a-z]*)*|(?:-[A-Za-z][a-z]*)+)[.,;:]?", word))
         and start > 0
         and not re.search(r"(?:[:;!?.\"«(—–-]|^)\s*$", sentence[:start])
         # "PKCE (Proof Key for Code Exchange)": an expansion is asked with its abbreviation.
@@ -386,7 +387,9 @@ def _title_cased(sentence: str) -> bool:
 _SURNAME_CUES = r"теорем\w*|поправк\w*|закон\w*|критери\w*|тест\w*|распределени\w*"
 _ENGLISH_NAME = (
     r"(?P<name>[a-z][\w-]*(?:\s+(?!(?:and|or|of|in|on|to|for|with|by|is|are|was|that|"
-    r"which|if|when|from|as|at)\b)[a-z][\w-]*){0,2})"
+    # "uses a related scheme called ring hash": a word of naming ends the phrase it
+    # follows, and begins the name.
+    r"which|if|when|from|as|at|called|named|known|termed)\b)[a-z][\w-]*){0,2})"
 )
 _ANNOUNCED_RE = re.compile(
     r"(?:\b(?:called|known as|named|termed)\s+(?:the\s+|an?\s+)?"
@@ -1853,6 +1856,9 @@ def _term_score(sentence: str, term: _Span) -> float:
     # appositive goes on to describe is what the sentence is about.
     if not CYRILLIC_RE.search(sentence) and _APPOSITIVE_RE.match(sentence, term.end):
         score += 1.0
+    # «создаёт B-tree, он же тип по умолчанию»: «он же» goes on to say what the name is.
+    if _ALIAS_AFTER_RE.match(sentence, term.end):
+        score += 1.0
     # «PagedAttention из vLLM», "Trainer from transformers": where a name comes from is
     # less the point than the name.
     if _FROM_BEFORE_RE.search(before):
@@ -1864,6 +1870,7 @@ def _term_score(sentence: str, term: _Span) -> float:
     return score
 
 
+_ALIAS_AFTER_RE = re.compile(r",\s+(?:он|она|оно|они)\s+же\s", re.IGNORECASE)
 _DEFINED_IF_RE = re.compile(r"\s+(?:if|when|whenever)\b")
 _NEGATED_BEFORE_RE = re.compile(
     rf"(?:(?:,\s*|\s)(?:а|но)\s+не|\bnot|\b(?:{_SET_AGAINST}))\s+(?:\S+\s+)?$",
