@@ -195,6 +195,9 @@ def test_one_fact_is_asked_once(text: str) -> None:
         ("Однажды дашборд выручки показал +40% за неделю.", "anecdote"),
         ("Backend Bits, a newsletter for people who run Postgres at 3 a.m.", "announcement"),
         ("The Kafka office hours start at 6pm, 2 slots left.", "announcement"),
+        ("Зато могу представить и 3 минуса такого подхода.", "first person"),
+        ("А если сервис вызывается раз в неделю, то это 5 центов в год.", "hypothetical"),
+        ("And if the job runs once a week, that is 5 cents a year.", "hypothetical"),
     ],
 )
 def test_sentences_not_worth_a_card(sentence: str, reason: str) -> None:
@@ -2566,3 +2569,16 @@ def test_a_state_or_a_passive_under_a_condition_defines_nothing(sentence: str) -
 )
 def test_a_name_its_sentence_goes_on_to_describe_is_asked(sentence: str, answer: str) -> None:
     assert _asked(sentence) == [answer]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Вот вы своим улучшением уменьшили p90 latency на 10% во всех сервисах команды.\n"
+        "Невозможно отрицать, что снижение p90 latency на 10% — это улучшение для бизнеса.",
+        "Imagine you cut p90 latency by 10% across all of your team's services.\n"
+        "A 10% drop in p90 latency is an improvement nobody can deny.",
+    ],
+)
+def test_a_scenarios_figure_is_asked_nowhere_in_the_post(text: str) -> None:
+    assert "10%" not in _all_answers(generate_offline(_post(text)))

@@ -631,6 +631,7 @@ _NOT_A_FACT = {
     "first person": r"(?<![\w-])(?:я|мне|меня|мной|мой|моя|моё|мое|мои|моих|моим|"
     # «Помню, что…», «Думаю…», «Расскажу…»: the author speaking, no pronoun needed.
     r"помню|думаю|считаю|знаю|хочу|люблю|расскажу|покажу|напишу|сделаю|рекомендую|советую|"
+    r"могу|буду|"
     # «Десять лет пишу на Python», «Собрал дайджест»: the author's verbs without «я».
     r"пишу|работаю|использую|пользуюсь|делаю|читаю|веду|собрал|собрала|узнал|узнала|понял|"
     r"поняла|me|my|mine|i'm|i've|i'd|i'll)(?![\w-])|"
@@ -666,7 +667,8 @@ _NOT_A_FACT = {
     r"^(?:и вот|ну и|ну вот|кстати|короче|в общем)\b",
     # Hypotheticals and scenarios addressed to the reader («Вот вы…», "Imagine you…").
     "hypothetical": r"^(?:вот\s+)?вы\b|^представьте|^допустим|^imagine\b|^suppose\b|"
-    r"^let's say\b|^say you\b",
+    # «А если batch-сервис вызывается раз в неделю, то…»: a scenario the author spins.
+    r"^let's say\b|^say you\b|^а если\b|^and if\b|^what if\b",
     # Greetings and calls to act: subscribe, save, share, comment, like.
     "call to act": r"^(?:всем\s+)?привет|^друзья\b|^коллеги\b|^hi\b|^hello\b|^hey\b|"
     r"сохраняйте|пересылайте|ставьте|делитесь|пишите в комм|в комментари|в комменты|"
@@ -2294,6 +2296,14 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
     common = {key for key, count in counts.items() if count >= 3}
     subject = _subject(title, [text for _, text, _, _ in units])
 
+    # «Вот вы уменьшили p90 latency на 10%…»: a scenario's figures are the scenario's, and
+    # a sentence that comes back to one («снижение на 10% — это улучшение») asks nothing.
+    scenario = {
+        normalize(text[n.start : n.end])
+        for _, text, _, _ in units
+        if "hypothetical" in _reasons(text)
+        for n in _number_spans(text)
+    }
     for index, (number, text, context, previous) in enumerate(units):
         # A sentence naming the channel is about the channel (C9), not worth a card.
         if names_channel(normalize(text), channel):
@@ -2318,6 +2328,8 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
             if choice.kind == "cloze" and cloze_problem(question):
                 # «docs, refactor, 🔥»: a deletion left empty once its emoji is dropped, or
                 # any cloze Anki would not render, is no card; the post keeps its others.
+                continue
+            if choice.fact == "number" and scenario & {normalize(a) for a in answers}:
                 continue
             card = dataclasses.replace(choice, question=question)
             order = number * 10_000 + index * 10 + k  # the post's order: line, sentence
