@@ -106,6 +106,12 @@ def test_cards_are_deterministic_grounded_and_valid(seed_path: Path) -> None:
             "To read only committed records, consumers use the setting read_committed.",
             ["read_committed"],
         ),
+        # What each of them has details the figure before it.
+        (
+            "Bigger files go through multipart upload: up to 10,000 parts, each from 5 MB.",
+            ["10,000"],
+        ),
+        ("В модели h = 8 голов внимания, каждая работает с d_k = 64.", ["8"]),
         # Inline code is a name even as one plain word: never emphasis.
         (
             "Sealed classes, final in Java 17, restrict who may extend a type with the "

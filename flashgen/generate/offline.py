@@ -1292,7 +1292,15 @@ def _number_score(sentence: str, span: _Span) -> float:
     # restates the figure before it, which is the one stated.
     if _RESTATED_RE.search(clause):
         score -= 0.5
+    # «h = 8 голов, каждая работает с d_k = 64», "up to 10,000 parts, each from 5 MB":
+    # what each of them has details the figure before it, the sentence's own.
+    each = _EACH_BEFORE_RE.search(sentence, 0, span.start)
+    if each and any(n.end <= each.start() for n in _number_spans(sentence)):
+        score -= 0.5
     return score
+
+
+_EACH_BEFORE_RE = re.compile(r",\s+(?:each|every|каждая|каждый|каждое|каждые|каждому|каждой)\b")
 
 
 _IS_DEFAULT_RE = re.compile(
