@@ -40,7 +40,7 @@ def test_seed_imports_into_per_channel_subdecks(
     assert not log.conflicting
 
     names = {d.name for d in col.decks.all_names_and_ids()}
-    for channel in ("Душный NLP", "data будни (Sasha Mikhailov)", "Quant Valerian"):
+    for channel in ("Душный NLP", "data будни (Sasha Mikhailov)", "LLM под капотом"):
         assert f"Flashgen::{channel}" in names
 
     nll = col.find_notes('"deck:Flashgen::Душный NLP" NLL')

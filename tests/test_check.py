@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -288,3 +289,23 @@ def test_whole_word_search_agrees_with_the_regex_it_replaces() -> None:
         needle = "".join(rng.choices(alphabet, k=rng.randint(0, 4)))
         assert _contains_words(haystack, needle) == by_regex(haystack, needle), (haystack, needle)
     assert _contains_words("ставка 0,2 и 0,25", "0,25") and not _contains_words("x 0,25", "0,2")
+
+
+@pytest.mark.parametrize(
+    ("text", "about_channel"),
+    [
+        ("A Kafka consumer subscribes to a topic and reads {{c1::500}} records per poll.", False),
+        ("Consumers subscribe to {{c1::one or more}} topics and poll them in a loop.", False),
+        ("Консьюмер подписывается на топик и читает {{c1::500}} записей за poll.", False),
+        ("Subscribe to the channel so you don't miss part {{c1::2}}.", True),
+        ("Thanks to our {{c1::3k}} subscribers for the support!", True),
+        ("Подписывайтесь на канал, чтобы не пропустить {{c1::вторую}} часть.", True),
+    ],
+)
+def test_subscribing_to_a_topic_is_not_about_the_channel(text: str, about_channel: bool) -> None:
+    plain = re.sub(r"\{\{c1::(.*?)\}\}", r"\1", text)
+    post = Post(id="p2", channel="Data Notes", text=plain)
+    card = Card(**cloze(text, plain), post_id="p2", topic="Data Notes")
+    _, rejected = check_cards([post], [card])
+    reasons = [reason for rejection in rejected for reason in rejection.reasons]
+    assert ("about-channel" in reasons) is about_channel

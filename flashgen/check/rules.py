@@ -285,7 +285,8 @@ _ABOUT_CHANNEL = [
     r"\b(?:читател|аудитори)\w*\s+канала",
     r"\bканал\s+(?:перевалил|вырос|набрал)",
     r"#?\bреклама\b|\bна\s+правах\s+рекламы\b|\bпромокод",
-    r"\bsubscri(?:ber|be)",
+    # Not "a consumer subscribes to a topic": pub/sub's word, not the channel's.
+    r"\bsubscri(?:ber|be)(?!\w*\s+to\s+(?:\w+\s+){0,3}(?:topics?|partitions?|queues?|streams?|events?)\b)",
     r"\b(?:our|my|this)\s+channel\b",
     r"\bchannel(?:'s)?\s+(?:readers|audience|followers)\b",
     r"\bsponsored\b|\bpromo\s+code\b|\bgiveaway\b",

@@ -31,8 +31,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Literal
 
+from flashgen.check.rules import PostView, card_reasons
 from flashgen.clean import URL_RE
 from flashgen.models import CLOZE_RE, Card, Post, cloze_deletions, cloze_problem
+from flashgen.settings import CheckConfig
 from flashgen.text import (
     CLOSING_NUMBER_RE,
     CYRILLIC_RE,
@@ -56,6 +58,8 @@ from flashgen.text import (
 )
 
 MIN_WORDS, MAX_WORDS = 4, 35
+# The gates' default thresholds: a build with its own still checks every card it exports.
+_GATES = CheckConfig()
 MAX_LIST_ITEM_WORDS = 10
 MAX_HEAD_WORDS = 5
 
@@ -610,6 +614,13 @@ _DOMAIN_RE = re.compile(
     r"^(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|ru|org|net|io|dev|ai|me|tech|app|co|"
     r"info|site|pro|blog|so|page|tv|su|рф|uk|de|fr|edu|gov)(?:/\S*)?$"
 )
+# The titles sites give their pages, as a link preview prints them: "GitHub -
+# huggingface/peft: State-of-the-art…", "[2106.09685] LoRA: Low-Rank Adaptation…",
+# "meta-llama/Llama-3.1-8B · Hugging Face".
+_PREVIEW_TITLE_RE = re.compile(
+    r"^(?:GitHub\s+-\s+[\w.-]+/[\w.-]+(?::\s.*)?|\[\d{4}\.\d{4,5}(?:v\d+)?\]\s.+|"
+    r"[\w.-]+/[\w.-]+\s+·\s+(?:Hugging Face|GitHub))$"
+)
 MAX_PREVIEW_WORDS = 25
 MAX_TITLE_WORDS = 15
 MAX_LIST_ITEMS = 10
@@ -719,13 +730,15 @@ def not_a_fact(sentence: str) -> str | None:
     return next(iter(_reasons(sentence)), None)
 
 
-def _reasons(sentence: str) -> list[str]:
-    """Every reason of not_a_fact a sentence gives, the first found first."""
+@functools.lru_cache(maxsize=4096)
+def _reasons(sentence: str) -> tuple[str, ...]:
+    """Every reason of not_a_fact a sentence gives, the first found first (read for each
+    sentence by several rules, so worked out once)."""
     found = [m.lastgroup.replace("_", " ") for m in _NOT_A_FACT_RE.finditer(sentence.lower())
              if m.lastgroup]  # fmt: skip
     if _PRONOUN_SUBJECT_RE.match(sentence):
         found.append("pronoun subject")
-    return list(dict.fromkeys(found))
+    return tuple(dict.fromkeys(found))
 
 
 @dataclass
@@ -1589,12 +1602,12 @@ _OPINION_RE = re.compile(
 )
 
 
-def _advice_after_colon(sentence: str, reasons: list[str]) -> bool:
+def _advice_after_colon(sentence: str, reasons: tuple[str, ...]) -> bool:
     """«Стартовая настройка, с которой я обычно начинаю: чанки по 512 токенов», «Мой совет:
     одна история — 2–3 минуты»: the author only introduces what the colon then states."""
     head, colon, tail = sentence.partition(": ")
     return (
-        reasons == ["first person"]
+        reasons == ("first person",)
         and bool(colon)
         # «Моё мнение: 80% проблем…»: an opinion introduced is still the author's.
         and not _OPINION_RE.search(head)
@@ -1623,7 +1636,7 @@ def best_card(
         # постах»), where a pronoun's («Он перечисляет варианты: …») may be anyone's.
         match = _COLON_LIST_RE.match(sentence)
         counted = match is not None and _item_count(match["intro"]) is not None
-        listed = colon_list_cloze(sentence) if counted or reasons == ["anecdote"] else None
+        listed = colon_list_cloze(sentence) if counted or reasons == ("anecdote",) else None
         if listed and (counted or len(cloze_deletions(listed)) >= 3):
             return _Choice(3.0, "cloze", listed, fact="list")
         return None
@@ -2182,7 +2195,7 @@ def _noise_lines(lines: list[str], channel: str | None) -> set[int]:
                 ):
                     out.add(j)
             continue
-        if _ATTRIBUTION_RE.match(text):
+        if _ATTRIBUTION_RE.match(text) or _PREVIEW_TITLE_RE.match(text):
             out.add(i)
             continue
         rest = re.sub(r"[@#][\w.]+|\|", " ", URL_RE.sub(" ", without_pictographs(text)))
@@ -2344,33 +2357,34 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
             candidates.append(_Candidate(order, card, context, answers))
 
     budget = card_budget(post.text) if max_cards is None else min(max_cards, card_budget(post.text))
-    chosen: list[_Candidate] = []
+    chosen: list[tuple[int, Card]] = []
     asked: set[str] = set()
     # Best first; the earlier of two equal ones. One card per fact: an answer another card
     # already asks is not asked again.
+    view = PostView.of(post)
     for candidate in sorted(candidates, key=lambda c: (-c.choice.score, c.order)):
         if len(chosen) >= budget or candidate.choice.score < MIN_SCORE:
             break
         keys = {normalize(a) for a in candidate.answers}
         if keys & asked and candidate.choice.fact != "list":
             continue
-        asked |= keys
-        chosen.append(candidate)
-    cards = []
-    for candidate in sorted(chosen, key=lambda c: c.order):
         choice = candidate.choice
-        cards.append(
-            Card(
-                kind=choice.kind,
-                question=choice.question,
-                answer=choice.answer if choice.kind == "basic" else (title or ""),
-                source_quote=candidate.quote,
-                post_id=post.id,
-                topic=post.channel,
-                tags=tags,
-            )
+        made = Card(
+            kind=choice.kind,
+            question=choice.question,
+            answer=choice.answer if choice.kind == "basic" else (title or ""),
+            source_quote=candidate.quote,
+            post_id=post.id,
+            topic=post.channel,
+            tags=tags,
         )
-    return cards
+        # A card the quality gates would reject (an answer its other deletions give
+        # away, «в статье» for a subject) leaves its place to the next best, not empty.
+        if card_reasons(made, view, _GATES):
+            continue
+        asked |= keys
+        chosen.append((candidate.order, made))
+    return [card for _, card in sorted(chosen, key=lambda pair: pair[0])]
 
 
 # A build of at least this many posts makes its offline cards in worker processes: a
