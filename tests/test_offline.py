@@ -2588,3 +2588,47 @@ def test_a_name_its_sentence_goes_on_to_describe_is_asked(sentence: str, answer:
 )
 def test_a_scenarios_figure_is_asked_nowhere_in_the_post(text: str) -> None:
     assert "10%" not in _all_answers(generate_offline(_post(text)))
+
+
+@pytest.mark.parametrize(
+    ("text", "prefix", "names"),
+    [
+        (
+            "📊 NPS за одну минуту\n"
+            "NPS придумал Фред Райхельд, он считается по одному вопросу о рекомендации.\n"
+            "🙂 9–10 — промоутеры\n😐 7–8 — нейтралы\n🙁 0–6 — критики",
+            "(NPS) ",
+            ["9–10", "7–8", "0–6"],
+        ),
+        (
+            "PSI in plain English\n"
+            "PSI compares a feature's bins today with the bins at training time.\n"
+            "🟢 below 0.1 — no shift\n🟡 0.1 to 0.25 — a moderate shift\n🔴 above 0.25 — retrain",
+            "(PSI) ",
+            ["below 0.1", "0.1 to 0.25", "above 0.25"],
+        ),
+    ],
+)
+def test_emoji_bullets_that_differ_are_one_list(text: str, prefix: str, names: list[str]) -> None:
+    lists = [c for c in generate_offline(_post(text)) if len(_answers(c.question)) > 1]
+    assert [_answers(c.question) for c in lists] == [names]
+    # A list no intro announces is prefixed with what the post is about.
+    assert lists[0].question.startswith(prefix)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "📌 Kafka хранит сообщения 7 дней по умолчанию.\n🔥 Размер сегмента лога равен 1 ГБ.\n"
+        "💡 Фактор репликации по умолчанию равен 1.",
+        "📌 By default Kafka keeps messages for 7 days.\n🔥 A log segment is 1 GB by default.\n"
+        "💡 The default replication factor is 1.",
+    ],
+)
+def test_emoji_that_open_statements_are_no_list(text: str) -> None:
+    cards = generate_offline(_post(text))
+    # Each statement is a card of its own, its figure asked; none is a list item.
+    assert [_answers(c.question) for c in cards] in (
+        [["7"], ["1 ГБ"], ["1"]],
+        [["7"], ["1 GB"], ["1"]],
+    )

@@ -743,9 +743,10 @@ def _reasons(sentence: str) -> tuple[str, ...]:
 
 @dataclass
 class _Item:
-    marker: str  # the kind of marker: "1." numbers, "k" keycaps, else the bullet itself
+    marker: str  # the kind of marker: "1." numbers, "k" keycaps, "pictograph", else the bullet
     number: int | None
     text: str
+    bullet: str = ""  # the pictograph itself, for emoji bullets
 
 
 def _item(line: str) -> _Item | None:
@@ -760,7 +761,12 @@ def _item(line: str) -> _Item | None:
     # «-5%» or «—» opening a sentence is not a bullet unless a space follows it.
     if bullet in "-–—*+" and not line.lstrip()[len(bullet) :].startswith(" "):
         return None
-    return _Item(bullet.rstrip("\ufe0f"), None, match.group("item").strip())
+    bullet = bullet.rstrip("\ufe0f")
+    # «🟢 < 0.1 — …», «🟡 0.1–0.25 — …», «🔴 > 0.25 — …»: emoji bullets of one list differ
+    # from item to item, where typed ones (•, —) stay the same.
+    if bullet in _TYPED_BULLETS:
+        return _Item(bullet, None, match.group("item").strip())
+    return _Item("pictograph", None, match.group("item").strip(), bullet)
 
 
 @dataclass
@@ -769,6 +775,9 @@ class _List:
     end: int
     intro: str | None
     items: list[_Item]
+
+
+_HEADED_ITEM_RE = re.compile(r"^[^:]{1,40}?(?:\s[—–-]\s|:\s)\S")
 
 
 def _lists(lines: list[str]) -> list[_List]:
@@ -796,7 +805,13 @@ def _lists(lines: list[str]) -> list[_List]:
                 break
             items.append(nxt)
             j += 1
-        if len(items) >= 2:
+        # «📌 Kafka хранит…», «🔥 Размер сегмента…»: different emoji that open statements
+        # decorate paragraphs; different emoji bullets list only items that name what they
+        # say («🙂 9–10 — промоутеры») or are names alone. One emoji repeated is a bullet.
+        decorated = len({item.bullet for item in items}) > 1 and not all(
+            _HEADED_ITEM_RE.match(item.text) or _words(item.text) <= 3 for item in items
+        )
+        if len(items) >= 2 and not decorated:
             # The line before, across one blank line: a list often stands apart.
             k = i - 1
             if k > 0 and not lines[k].strip():
@@ -2265,6 +2280,7 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
     # state, but never ask the name the list card asks, and its intro gives no second card.
     list_answers: set[str] = set()
     intros: set[str] = set()
+    bare: set[int] = set()  # the lists with no intro
     for block in _lists(lines):
         if block.first in skipped:
             continue
@@ -2280,6 +2296,8 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
         list_answers.update(answers)
         if block.intro:
             intros.add(block.intro)
+        else:
+            bare.add(order)
 
     units: list[tuple[int, str, str, str]] = []  # (line, sentence, its context, the one before)
     for number, line in enumerate(lines):
@@ -2316,6 +2334,13 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
             counts[key] = counts.get(key, 0) + 1
     common = {key for key, count in counts.items() if count >= 3}
     subject = _subject(title, [text for _, text, _, _ in units])
+    # A list with no intro to say what it lists («🙂 9–10 — промоутеры…») gets the subject.
+    candidates = [
+        dataclasses.replace(c, choice=dataclasses.replace(c.choice, question=prefixed))
+        if c.order in bare and (prefixed := _prefixed(c.choice.question, subject, c.answers))
+        else c
+        for c in candidates
+    ]
 
     # «Вот вы уменьшили p90 latency на 10%…»: a scenario's figures are the scenario's, and
     # a sentence that comes back to one («снижение на 10% — это улучшение») asks nothing.
