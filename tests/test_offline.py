@@ -2632,3 +2632,23 @@ def test_emoji_that_open_statements_are_no_list(text: str) -> None:
         [["7"], ["1 ГБ"], ["1"]],
         [["7"], ["1 GB"], ["1"]],
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        (
+            "Диапазон эфемерных портов по умолчанию в Linux — 32768–60999 на одну пару адресов:\n"
+            "cat /proc/sys/net/ipv4/ip_local_port_range",
+            "32768–60999",
+        ),
+        (
+            "On Linux the default ephemeral port range is 32768–60999 for each address pair:\n"
+            "cat /proc/sys/net/ipv4/ip_local_port_range",
+            "32768–60999",
+        ),
+    ],
+)
+def test_a_figure_stated_before_its_example_is_a_card(text: str, answer: str) -> None:
+    [card] = generate_offline(_post(text))
+    assert _answers(card.question) == [answer] and not card.question.endswith(":")

@@ -2319,6 +2319,10 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
             context = " ".join([*before, sentence, *after])
             # «A: CUPED — это…», «Ответ: 429 …»: a Q&A post's marker is no part of the fact.
             sentence = _ANSWER_MARKER_RE.sub("", sentence)
+            # «Диапазон по умолчанию в Linux — 32768–60999, то есть около 28 тысяч портов:»
+            # states its figure and then shows it: a statement, its colon a full stop.
+            if sentence.endswith(":") and _number_spans(sentence) and _words(sentence) >= 8:
+                sentence = sentence[:-1] + "."
             # A long sentence is read in clauses, unless it enumerates: «(1) …, (2) …».
             whole = _words(sentence) <= MAX_WORDS or inline_list_cloze(sentence)
             pieces = [sentence] if whole else clauses(sentence)
