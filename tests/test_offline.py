@@ -2652,3 +2652,29 @@ def test_emoji_that_open_statements_are_no_list(text: str) -> None:
 def test_a_figure_stated_before_its_example_is_a_card(text: str, answer: str) -> None:
     [card] = generate_offline(_post(text))
     assert _answers(card.question) == [answer] and not card.question.endswith(":")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        (
+            "Stable Diffusion собрана из трёх компонентов: VAE, U-Net и текстового энкодера.\n"
+            "Это latent diffusion: denoising идёт не в пикселях, а в latent space VAE.",
+            "latent diffusion",
+        ),
+        (
+            "FlashAttention computes attention block by block in fast on-chip memory.\n"
+            "This is tiling: the full attention matrix never has to sit in HBM at once.",
+            "tiling",
+        ),
+    ],
+)
+def test_this_is_a_name_explained_is_asked_with_the_sentence_before(text: str, name: str) -> None:
+    [card] = [c for c in generate_offline(_post(text)) if name in _answers(c.question)]
+    before, _ = text.split("\n")
+    assert card.question.startswith(before)
+
+
+def test_this_with_a_name_but_no_colon_names_nothing() -> None:
+    text = "Там, где важен формат ответа, ставим описание и примеры в Field. Это GPT тоже увидит."
+    assert "GPT" not in _all_answers(generate_offline(_post(text)))

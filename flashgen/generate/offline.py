@@ -1717,6 +1717,12 @@ _NAMED_AS_RE = re.compile(
     r"которое|которые)\b|\s*$))",
     re.IGNORECASE,
 )
+# «Это latent diffusion: denoising идёт не в пикселях…», "This is tiling: …": a name the
+# sentence introduces and its colon goes on to explain (not «Это GPT тоже увидит»).
+_THIS_IS_RE = re.compile(
+    r"^(?:(?:и|а|and|so)\s+)?(?:это|this\s+is|that\s+is)\s+(?P<name>[A-Za-z][\w-]*(?:\s+[\w-]+){0,2}):\s+\S",
+    re.IGNORECASE,
+)
 MAX_NAMING_WORDS = 45  # the two sentences of a naming card together
 # «Эти направления и называются…», «Официально он называется…», "Their harmonic mean is
 # known as…": what is named is in the sentence before.
@@ -1736,7 +1742,7 @@ def naming_card(sentence: str, before: str = "", skip: set[str] | None = None) -
     states no fact, or the card would be too long."""
     # «Официально он называется X и позволяет …:» announces its example, and names X.
     sentence = sentence.rstrip().removesuffix(":")
-    match = _NAMED_AS_RE.search(sentence)
+    match = _NAMED_AS_RE.search(sentence) or _THIS_IS_RE.match(sentence)
     if match is None or match["name"] in (skip or set()):
         return None
     if [reason for reason in _reasons(sentence) if reason != "pronoun subject"]:
@@ -2300,6 +2306,7 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
             bare.add(order)
 
     units: list[tuple[int, str, str, str]] = []  # (line, sentence, its context, the one before)
+    last = ""  # the last sentence read
     for number, line in enumerate(lines):
         if number in skipped or not line.strip() or _is_code(line):
             continue
@@ -2326,8 +2333,11 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
             # A long sentence is read in clauses, unless it enumerates: «(1) …, (2) …».
             whole = _words(sentence) <= MAX_WORDS or inline_list_cloze(sentence)
             pieces = [sentence] if whole else clauses(sentence)
-            previous = sentences[i - 1] if i else ""
+            # «…из трёх компонентов: VAE, U-Net и CLIP.» ¶ «Это latent diffusion: …»: what
+            # a sentence refers back to may close the paragraph before.
+            previous = sentences[i - 1] if i else last
             units.extend((number, piece, context, previous) for piece in pieces)
+        last = sentences[-1] if sentences else last
 
     # Terms in 3+ sentences name the post's subject: deletable only where first introduced.
     first_seen: dict[str, int] = {}
