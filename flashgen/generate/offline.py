@@ -1322,12 +1322,26 @@ def _number_score(sentence: str, span: _Span) -> float:
         score -= 0.5
     # «h = 8 голов, каждая работает с d_k = 64», "up to 10,000 parts, each from 5 MB":
     # what each of them has details the figure before it, the sentence's own.
+    # «h = 8 голов, каждая работает с d_k = 64», "up to 10,000 parts, each from 5 MB",
+    # «чанки по 512 токенов с перекрытием 50», «на 65 млрд параметров … с 48 ГБ памяти»:
+    # what each of them has, or what comes with them, details the figure before it.
     each = _EACH_BEFORE_RE.search(sentence, 0, span.start)
-    if each and any(n.end <= each.start() for n in _number_spans(sentence)):
+    with_ = _WITH_BEFORE_RE.search(before)
+    detail = each.start() if each else max(0, span.start - 24) + with_.start() if with_ else -1
+    if detail >= 0 and any(
+        n.end <= detail and not _SINCE_BEFORE_RE.search(sentence, max(0, n.start - 12), n.start)
+        for n in _number_spans(sentence)
+    ):
         score -= 0.5
     return score
 
 
+_WITH_BEFORE_RE = re.compile(
+    r"(?<![\w-])(?:(?:с|со)\s+(?:[а-яё-]+\s+)?|with\s+(?:(?:an?|the)\s+)?(?:[a-z-]+\s+(?:of\s+)?)?)$",
+    re.IGNORECASE,
+)
+# «с версии 9.1», "since 2020": a figure that says when is no figure to detail.
+_SINCE_BEFORE_RE = re.compile(r"(?:верси\w*|version|since|с|от|до|в)\s+$", re.IGNORECASE)
 _EACH_BEFORE_RE = re.compile(r",\s+(?:each|every|каждая|каждый|каждое|каждые|каждому|каждой)\b")
 
 
