@@ -1320,8 +1320,6 @@ def _number_score(sentence: str, span: _Span) -> float:
     # restates the figure before it, which is the one stated.
     if _RESTATED_RE.search(clause):
         score -= 0.5
-    # «h = 8 голов, каждая работает с d_k = 64», "up to 10,000 parts, each from 5 MB":
-    # what each of them has details the figure before it, the sentence's own.
     # «h = 8 голов, каждая работает с d_k = 64», "up to 10,000 parts, each from 5 MB",
     # «чанки по 512 токенов с перекрытием 50», «на 65 млрд параметров … с 48 ГБ памяти»:
     # what each of them has, or what comes with them, details the figure before it.
@@ -2363,12 +2361,11 @@ def generate_offline(post: Post, max_cards: int | None = None) -> list[Card]:
     common = {key for key, count in counts.items() if count >= 3}
     subject = _subject(title, [text for _, text, _, _ in units])
     # A list with no intro to say what it lists («🙂 9–10 — промоутеры…») gets the subject.
-    candidates = [
-        dataclasses.replace(c, choice=dataclasses.replace(c.choice, question=prefixed))
-        if c.order in bare and (prefixed := _prefixed(c.choice.question, subject, c.answers))
-        else c
-        for c in candidates
-    ]
+    for i, listed in enumerate(candidates):
+        if listed.order in bare:
+            question = _prefixed(listed.choice.question, subject, listed.answers)
+            choice = dataclasses.replace(listed.choice, question=question)
+            candidates[i] = dataclasses.replace(listed, choice=choice)
 
     # «Вот вы уменьшили p90 latency на 10%…»: a scenario's figures are the scenario's, and
     # a sentence that comes back to one («снижение на 10% — это улучшение») asks nothing.
