@@ -86,6 +86,10 @@ BLIND2 = REPO / "tests" / "heldout" / "offline-dev7"
 # Written blind by a helper at the start of the next session (main at 902a229), measured
 # there and once more on that session's rules before anyone read it; never read since.
 BLIND3 = REPO / "tests" / "heldout" / "offline-dev8"
+# Written blind after that session's last rule, in the manner of real practitioners'
+# channels (chatty, opinions and stories among the facts); measured at 902a229 and at
+# 4c41e8e before anyone read it; never read since.
+BLIND4 = REPO / "tests" / "heldout" / "offline-dev9"
 # The dev sets: each written blind, measured at first sight, then looked into (but dev7).
 DEV_SETS = (
     (ENGLISH, "english (dev)", "english"),
@@ -96,6 +100,7 @@ DEV_SETS = (
     (DEV6, "dev6 (dev)", "dev6"),
     (BLIND2, "dev7 (blind)", "dev7"),
     (BLIND3, "dev8 (blind)", "dev8"),
+    (BLIND4, "dev9 (blind)", "dev9"),
 )
 # Sets that only measure recall: dev sets, whose cards nobody labels.
 RECALL_ONLY = {label_set for _, _, label_set in DEV_SETS}

@@ -21,7 +21,7 @@ HELDOUT = Path(__file__).parent / "heldout"
         "offline",
         "offline-final",
         "offline-en",
-        *(f"offline-dev{n}" for n in range(2, 9)),
+        *(f"offline-dev{n}" for n in range(2, 10)),
     ],
 )
 def test_every_gold_fact_finds_its_post_and_evidence(name: str) -> None:
