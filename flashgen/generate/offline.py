@@ -697,10 +697,14 @@ _NOT_A_FACT_RE = re.compile(
     )
 )
 # A sentence whose subject is only a pronoun or «там/тут» names what it is about nowhere.
+# The pronouns a sentence may open with for what another sentence names; English ones
+# by case, so "IT", "THIS" in a heading stay words.
+_PRONOUNS = r"это|он|она|оно|они|его|их"
+_EN_PRONOUNS = r"(?-i:[Ii]ts?|[Tt]his|[Tt]hat|[Tt]hey|[Tt]heir|[Tt]hese|[Tt]hose"
 _PRONOUN_SUBJECT_RE = re.compile(
     r"^(?:(?:и|а|но|однако|зато|and|but|so|yet)\s+)?(?:у\s+)?"
-    r"(?:это|он|она|оно|они|него|неё|нее|них|их|его|там|тут|здесь|"
-    r"(?-i:[Ii]ts?|[Tt]his|[Tt]hat|[Tt]hey|[Tt]heir|[Tt]hese|[Tt]hose|[Hh]e|[Ss]he|[Hh]is|[Hh]er))"
+    rf"(?:{_PRONOUNS}|него|неё|нее|них|там|тут|здесь|"
+    rf"{_EN_PRONOUNS}|[Hh]e|[Ss]he|[Hh]is|[Hh]er))"
     r"(?![\w-])"
     # «Там, где нужна классификация, …» and «Это — …» name their subject after all, and
     # "That is why Mixtral has…" says why, its subject to come.
@@ -777,9 +781,6 @@ class _List:
     items: list[_Item]
 
 
-_HEADED_ITEM_RE = re.compile(r"^[^:]{1,40}?(?:\s[—–-]\s|:\s)\S")
-
-
 def _lists(lines: list[str]) -> list[_List]:
     """Runs of two or more list items of one marker kind (numbers counting up from 1)."""
     out: list[_List] = []
@@ -809,7 +810,7 @@ def _lists(lines: list[str]) -> list[_List]:
         # decorate paragraphs; different emoji bullets list only items that name what they
         # say («🙂 9–10 — промоутеры») or are names alone. One emoji repeated is a bullet.
         decorated = len({item.bullet for item in items}) > 1 and not all(
-            _HEADED_ITEM_RE.match(item.text) or _words(item.text) <= 3 for item in items
+            _item_head(item.text) or _words(item.text) <= 3 for item in items
         )
         if len(items) >= 2 and not decorated:
             # The line before, across one blank line: a list often stands apart.
@@ -827,6 +828,13 @@ def _lists(lines: list[str]) -> list[_List]:
     return out
 
 
+def _item_head(item: str) -> str | None:
+    """The head an item names before its dash or colon («Tracking — логирование…»,
+    «🙂 9–10 — промоутеры»), when short enough to be a name."""
+    head = HEAD_RE.match(without_pictographs(item))
+    return head.group("head") if head and _words(head.group("head")) <= MAX_HEAD_WORDS else None
+
+
 def _item_name(item: str) -> str | None:
     """What a list item's deletion covers: its head term («Tracking — логирование…»),
     else the whole item when it is a name (short); None for an item that is a sentence."""
@@ -836,9 +844,9 @@ def _item_name(item: str) -> str | None:
     titled = re.match(r"^(?P<name>[^.!?:—–]{2,60}?)\.\s+[A-ZА-ЯЁ]", text)
     if titled and _words(titled.group("name")) <= MAX_HEAD_WORDS - 1:
         return titled.group("name")
-    head = HEAD_RE.match(text)
-    if head and _words(head.group("head")) <= MAX_HEAD_WORDS:
-        return head.group("head")
+    head = _item_head(text)
+    if head:
+        return head
     body = text.rstrip(" .;,")
     # «распределённая файловая система (Cypress)» names a part; «Подготовьте 5–7 историй
     # заранее и адаптируйте их» is advice, a sentence no deletion of which is a name.
@@ -1739,9 +1747,8 @@ MAX_NAMING_WORDS = 45  # the two sentences of a naming card together
 # «Эти направления и называются…», «Официально он называется…», "Their harmonic mean is
 # known as…": what is named is in the sentence before.
 _REFERS_BACK_RE = re.compile(
-    r"^(?:[\w-]+,?\s+){0,2}?(?:эт(?:о|от|а|и|им|ого|ой|у)|он|она|оно|они|его|её|ее|их|"
-    r"так(?:ой|ая|ое|ие|им)|(?-i:[Ii]ts?|[Tt]his|[Tt]hat|[Tt]hey|[Tt]heir|[Tt]hese|[Tt]hose|"
-    r"[Ss]uch))(?![\w-])",
+    rf"^(?:[\w-]+,?\s+){{0,2}}?(?:{_PRONOUNS}|её|ее|эт(?:от|а|и|им|ого|ой|у)|так(?:ой|ая|ое|ие|им)|"
+    rf"{_EN_PRONOUNS}|[Ss]uch))(?![\w-])",
     re.IGNORECASE,
 )
 
